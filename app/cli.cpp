@@ -1,0 +1,126 @@
+#include "app/cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <array>
+#include <charconv>
+
+#include "sddsh_version.hpp"
+
+namespace sddsh::app {
+
+namespace {
+
+struct Reserved {
+  const char* name;
+  const char* what;
+};
+// Subcommands that later versions implement; the names are taken now so that users learn to
+// write `sddsh -- NAME` for an agent that happens to share one.
+constexpr std::array kReserved{
+    Reserved{"sessions", "list recorded sessions"},
+    Reserved{"show", "summarize a session"},
+    Reserved{"diff", "show a session's changes"},
+    Reserved{"replay", "replay a recorded session"},
+    Reserved{"export", "export a session (cast, md, json)"},
+    Reserved{"recover", "finalize sessions whose sddsh died"},
+    Reserved{"tasks", "list tasks (ready work)"},
+    Reserved{"task", "show, claim, start, finish a task"},
+    Reserved{"import", "import a spec-kit tasks.md"},
+    Reserved{"dep", "add task dependencies"},
+    Reserved{"sync", "upload queued sessions"},
+};
+
+constexpr const char* kUsage = "Usage: sddsh [OPTIONS] [--] AGENT [ARGS...]";
+
+constexpr const char* kFooter =
+    "\nAGENT is any command (claude, gemini, codex, copilot, ...); its arguments pass through\n"
+    "unchanged. Put -- before an agent whose name starts with '-' or is one of the commands.\n"
+    "Commands marked (reserved) come in later versions.";
+
+ExitNow usage_error(const std::string& message) {
+  return ExitNow{2, "sddsh: " + message + "\n" + kUsage + "\nTry 'sddsh --help' for more.\n"};
+}
+
+// CLI11 2.1 has no setter for the usage line; its formatter is the place for it.
+class SddshFormatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App*, std::string) const override {
+    return std::string(kUsage) + "\n";
+  }
+};
+
+// CLI11's messages name the option; ours keep the shell's one-line style.
+std::string one_line(std::string message) {
+  if (auto nl = message.find('\n'); nl != std::string::npos) message.resize(nl);
+  return message;
+}
+
+}  // namespace
+
+std::optional<winsize> parse_size(const std::string& text) {
+  auto x = text.find('x');
+  if (x == std::string::npos) return std::nullopt;
+  unsigned cols = 0, rows = 0;
+  auto parse = [](std::string_view part, unsigned& out) {
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return ec == std::errc() && end == part.data() + part.size() && out >= 1 && out <= 9999;
+  };
+  std::string_view view(text);
+  if (!parse(view.substr(0, x), cols) || !parse(view.substr(x + 1), rows)) return std::nullopt;
+  return winsize{static_cast<unsigned short>(rows), static_cast<unsigned short>(cols), 0, 0};
+}
+
+ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
+  CLI::App app{"sddsh — the agent shell of spec-driven development.\n"
+               "Runs a coding-agent CLI in a terminal of its own and records the session.",
+               "sddsh"};
+  app.formatter(std::make_shared<SddshFormatter>());
+  app.footer(kFooter);
+  app.prefix_command();  // everything from the agent's name on belongs to the agent
+
+  RunOptions run;
+  std::string size_text;
+  std::string task;
+  bool show_version = false;
+  app.add_flag("--no-tui", run.no_tui,
+               "Pass the agent's terminal through unchanged, like script(1)");
+  app.add_option("--size", size_text,
+                 "The agent's terminal size when there is no terminal to take it from "
+                 "(default 80x24)")
+      ->type_name("COLSxROWS");
+  app.add_option("--task", task, "Start on this task (sets SDDSH_TASK_ID for the agent)")
+      ->type_name("ID");
+  app.add_flag("-V,--version", show_version, "Print the version and exit");
+  for (const auto& r : kReserved) app.add_subcommand(r.name, std::string(r.what) + " (reserved)");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    return ExitNow{0, app.help()};
+  } catch (const CLI::ParseError& e) {
+    return usage_error(one_line(e.what()));
+  }
+  if (show_version) return ExitNow{0, std::string("sddsh ") + version + "\n"};
+  for (auto* sub : app.get_subcommands())
+    return ExitNow{2, std::string("sddsh: ") + sub->get_name() +
+                          ": not available in this version yet (to run a program of that name: "
+                          "sddsh -- " + sub->get_name() + ")\n"};
+
+  auto rest = app.remaining();
+  if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+  else if (!rest.empty() && rest.front().starts_with("-"))
+    return usage_error("unknown option: " + rest.front());
+  if (rest.empty()) return usage_error("no agent given (for example: sddsh claude)");
+  run.command = std::move(rest);
+
+  if (!size_text.empty()) {
+    run.size = parse_size(size_text);
+    if (!run.size) return usage_error("--size: expected COLSxROWS like 100x30, got '" + size_text + "'");
+  }
+  if (!task.empty()) run.task_id = task;
+  return run;
+}
+
+}  // namespace sddsh::app

@@ -1,0 +1,33 @@
+#pragma once
+// The command line: `sddsh [options] [--] AGENT [ARGS...]`, plus subcommands.
+#include <sys/ioctl.h>
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sddsh::app {
+
+struct RunOptions {
+  std::vector<std::string> command;  // the agent and its arguments, passed through unchanged
+  bool no_tui = false;
+  std::optional<winsize> size;
+  std::optional<std::string> task_id;
+};
+
+// Parsing ended the job already: help, version, or an error. `exit_code` is what sddsh returns;
+// `text` goes to stdout when the code is 0, else to stderr.
+struct ExitNow {
+  int exit_code = 0;
+  std::string text;
+};
+
+using ParsedCommandLine = std::variant<RunOptions, ExitNow>;
+
+ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
+
+// "100x30" → 100 columns, 30 rows.
+std::optional<winsize> parse_size(const std::string& text);
+
+}  // namespace sddsh::app

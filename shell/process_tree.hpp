@@ -1,0 +1,31 @@
+#pragma once
+// Ending an agent means ending everything it started: agents ignore SIGHUP (Copilot CLI),
+// relaunch themselves as children (Gemini CLI) or leave helpers behind. sddsh makes itself a
+// child subreaper, so every orphaned descendant is re-parented to it and stays findable.
+#include <sys/types.h>
+
+#include <vector>
+
+namespace sddsh::shell {
+
+// Makes orphaned descendants of this process its children (PR_SET_CHILD_SUBREAPER).
+void become_subreaper();
+
+// Every live descendant of `root` (not `root` itself), read from /proc.
+std::vector<pid_t> descendants_of(pid_t root);
+
+// Sends `sig` to each pid; vanished processes are ignored.
+void signal_each(const std::vector<pid_t>& pids, int sig);
+
+// Reaps every exited child without blocking; returns the wait status of `watched` if it was
+// among them.
+struct Reaped {
+  bool watched_exited = false;
+  int watched_status = 0;
+};
+Reaped reap_children(pid_t watched);
+
+// The exit code a shell would report for a wait status: the code, or 128+N for signal N.
+int exit_code_of(int wait_status);
+
+}  // namespace sddsh::shell
