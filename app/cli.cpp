@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -71,20 +72,45 @@ std::optional<winsize> parse_size(const std::string& text) {
   return winsize{static_cast<unsigned short>(rows), static_cast<unsigned short>(cols), 0, 0};
 }
 
+namespace {
+
+struct SplitArguments {
+  std::vector<std::string> ours;   // sddsh's options (and a subcommand with its arguments)
+  std::vector<std::string> agent;  // the agent command, untouched
+};
+
+// The agent command starts at the first argument that is neither an option of ours nor the
+// value of one, or right after "--". CLI11's own option table says which options take values.
+SplitArguments split_at_agent(const CLI::App& app, const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg == "--") return {{args.begin(), args.begin() + i}, {args.begin() + i + 1, args.end()}};
+    if (!arg.starts_with("-") || arg == "-") {
+      bool is_command = std::ranges::any_of(kReserved, [&](auto& r) { return arg == r.name; });
+      if (is_command) return {args, {}};
+      return {{args.begin(), args.begin() + i}, {args.begin() + i, args.end()}};
+    }
+    const auto* option = app.get_option_no_throw(arg.substr(0, arg.find('=')));
+    bool takes_value = option && option->get_expected_min() > 0 && arg.find('=') == std::string::npos;
+    if (takes_value) ++i;
+  }
+  return {args, {}};
+}
+
+}  // namespace
+
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   CLI::App app{"sddsh — the agent shell of spec-driven development.\n"
                "Runs a coding-agent CLI in a terminal of its own and records the session.",
                "sddsh"};
   app.formatter(std::make_shared<SddshFormatter>());
   app.footer(kFooter);
-  app.prefix_command();  // everything from the agent's name on belongs to the agent
 
   RunOptions run;
   std::string size_text;
   std::string task;
   bool show_version = false;
-  app.add_flag("--no-tui", run.no_tui,
-               "Pass the agent's terminal through unchanged, like script(1)");
+  app.add_flag("--no-tui", run.no_tui, "Pass the agent's terminal through unchanged, like script(1)");
   app.add_option("--size", size_text,
                  "The agent's terminal size when there is no terminal to take it from "
                  "(default 80x24)")
@@ -94,11 +120,17 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   app.add_flag("-V,--version", show_version, "Print the version and exit");
   for (const auto& r : kReserved) app.add_subcommand(r.name, std::string(r.what) + " (reserved)");
 
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  auto [ours, agent] = split_at_agent(app, args);
+  std::vector<std::string> reversed(ours.rbegin(), ours.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
     return ExitNow{0, app.help()};
+  } catch (const CLI::ExtrasError&) {
+    for (const auto& arg : ours)
+      if (arg.starts_with("-") && !app.get_option_no_throw(arg.substr(0, arg.find('='))))
+        return usage_error("unknown option: " + arg);
+    return usage_error("unexpected arguments");
   } catch (const CLI::ParseError& e) {
     return usage_error(one_line(e.what()));
   }
@@ -108,13 +140,8 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
                           ": not available in this version yet (to run a program of that name: "
                           "sddsh -- " + sub->get_name() + ")\n"};
 
-  auto rest = app.remaining();
-  if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
-  else if (!rest.empty() && rest.front().starts_with("-"))
-    return usage_error("unknown option: " + rest.front());
-  if (rest.empty()) return usage_error("no agent given (for example: sddsh claude)");
-  run.command = std::move(rest);
-
+  if (agent.empty()) return usage_error("no agent given (for example: sddsh claude)");
+  run.command = std::move(agent);
   if (!size_text.empty()) {
     run.size = parse_size(size_text);
     if (!run.size) return usage_error("--size: expected COLSxROWS like 100x30, got '" + size_text + "'");

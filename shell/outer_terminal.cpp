@@ -52,7 +52,7 @@ void restore_from_crash_state() {
     write_all_signal_safe(g_crash.output_fd, g_crash.reset[i].data(), g_crash.reset_length[i]);
   }
   if (g_crash.output_flags >= 0) fcntl(g_crash.output_fd, F_SETFL, g_crash.output_flags);
-  if (g_crash.have_modes) tcsetattr(g_crash.input_fd, TCSAFLUSH, &g_crash.modes);
+  if (g_crash.have_modes) tcsetattr(g_crash.input_fd, TCSANOW, &g_crash.modes);
 }
 
 void on_crash_signal(int sig) {
@@ -111,7 +111,8 @@ void OuterTerminal::enter_raw() {
   if (saved_modes_) {
     termios raw = *saved_modes_;
     cfmakeraw(&raw);
-    tcsetattr(input_fd_, TCSAFLUSH, &raw);
+    // TCSANOW, not TCSAFLUSH: keys typed before sddsh was ready belong to the agent.
+    tcsetattr(input_fd_, TCSANOW, &raw);
   }
   if (saved_output_flags_ >= 0) fcntl(output_fd_, F_SETFL, saved_output_flags_ | O_NONBLOCK);
 }

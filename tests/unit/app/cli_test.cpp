@@ -1,0 +1,72 @@
+#include "app/cli.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sddsh::app;
+
+namespace {
+
+RunOptions run(const std::vector<std::string>& args) {
+  auto parsed = parse_command_line(args);
+  EXPECT_TRUE(std::holds_alternative<RunOptions>(parsed))
+      << (std::holds_alternative<ExitNow>(parsed) ? std::get<ExitNow>(parsed).text : "");
+  return std::holds_alternative<RunOptions>(parsed) ? std::get<RunOptions>(parsed) : RunOptions{};
+}
+
+ExitNow exit_now(const std::vector<std::string>& args) {
+  auto parsed = parse_command_line(args);
+  EXPECT_TRUE(std::holds_alternative<ExitNow>(parsed));
+  return std::holds_alternative<ExitNow>(parsed) ? std::get<ExitNow>(parsed) : ExitNow{};
+}
+
+}  // namespace
+
+TEST(CommandLine, AgentArgumentsPassThroughUntouched) {
+  auto r = run({"--no-tui", "claude", "--model", "x", "--no-tui", "--", "-p"});
+  EXPECT_TRUE(r.no_tui);
+  EXPECT_EQ(r.command, (std::vector<std::string>{"claude", "--model", "x", "--no-tui", "--", "-p"}));
+}
+
+TEST(CommandLine, DoubleDashEndsOurOptions) {
+  auto r = run({"--", "copilot", "--model", "x"});
+  EXPECT_FALSE(r.no_tui);
+  EXPECT_EQ(r.command, (std::vector<std::string>{"copilot", "--model", "x"}));
+  EXPECT_EQ(run({"--", "-weird"}).command.front(), "-weird");
+  EXPECT_EQ(run({"--", "sessions"}).command.front(), "sessions");
+}
+
+TEST(CommandLine, UnknownOptionIsAUsageError) {
+  auto e = exit_now({"--bogus", "claude"});
+  EXPECT_EQ(e.exit_code, 2);
+  EXPECT_NE(e.text.find("unknown option: --bogus"), std::string::npos) << e.text;
+  EXPECT_NE(e.text.find("Usage: sddsh"), std::string::npos);
+}
+
+TEST(CommandLine, MissingAgentIsAUsageError) { EXPECT_EQ(exit_now({}).exit_code, 2); }
+
+TEST(CommandLine, HelpListsReservedCommandsAndVersionPrints) {
+  auto help = exit_now({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* name : {"sessions", "replay", "tasks", "import", "sync"})
+    EXPECT_NE(help.text.find(name), std::string::npos) << name;
+  auto version = exit_now({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(version.text.starts_with("sddsh ")) << version.text;
+}
+
+TEST(CommandLine, ReservedCommandSaysSoAndHowToRunAProgramOfThatName) {
+  auto e = exit_now({"sessions"});
+  EXPECT_EQ(e.exit_code, 2);
+  EXPECT_NE(e.text.find("sddsh -- sessions"), std::string::npos) << e.text;
+}
+
+TEST(CommandLine, SizeAndTask) {
+  auto r = run({"--size", "100x30", "--task", "T012", "gemini"});
+  ASSERT_TRUE(r.size);
+  EXPECT_EQ(r.size->ws_col, 100);
+  EXPECT_EQ(r.size->ws_row, 30);
+  EXPECT_EQ(r.task_id, "T012");
+  EXPECT_EQ(exit_now({"--size", "100", "gemini"}).exit_code, 2);
+  EXPECT_EQ(exit_now({"--size", "0x10", "gemini"}).exit_code, 2);
+  EXPECT_EQ(exit_now({"--size", "10x10y", "gemini"}).exit_code, 2);
+}
