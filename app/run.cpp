@@ -16,7 +16,7 @@ namespace sddsh::app {
 namespace {
 
 // What a shell says and returns when a command cannot be run.
-int report_spawn_failure(const std::string& command, const shell::Error& error) {
+int report_spawn_failure(const std::string& command, const Error& error) {
   if (error.code == ENOENT && command.find('/') == std::string::npos) {
     std::fprintf(stderr, "sddsh: %s: command not found\n", command.c_str());
     return 127;

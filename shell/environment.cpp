@@ -48,7 +48,12 @@ std::vector<std::string> agent_environment(const std::vector<std::string>& paren
 
   std::vector<std::string> env;
   env.reserve(vars.size());
-  for (const auto& [name, value] : vars) env.push_back(name + "=" + value);
+  for (const auto& [name, value] : vars) {
+    std::string entry = name;
+    entry += '=';
+    entry += value;
+    env.push_back(std::move(entry));
+  }
   return env;
 }
 

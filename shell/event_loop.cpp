@@ -81,7 +81,8 @@ int EventLoop::poll_timeout_ms(Clock::time_point now) const {
   if (nearest <= now) return 0;
   // Round up so that a timer never wakes us a millisecond early and spins.
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(nearest - now).count();
-  return static_cast<int>(std::min<long long>(ms, 24 * 3600 * 1000));
+  constexpr long long kDay = 24LL * 3600 * 1000;
+  return static_cast<int>(std::min<long long>(ms, kDay));
 }
 
 void EventLoop::dispatch_timers() {

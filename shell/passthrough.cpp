@@ -20,7 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t kReadSize = 64 * 1024;
+constexpr std::size_t kReadSize = std::size_t{64} * 1024;
 // After the agent exits, what is still in the PTY is drained; a descendant that keeps the PTY
 // open must not keep sddsh alive, so draining stops after this long without output.
 constexpr auto kDrainIdle = 200ms;
@@ -52,6 +52,7 @@ class PassthroughSession {
   void begin_termination(int sig);
   void kill_remaining_tree();
   void maybe_finish();
+  void arm_drain_timer();
   void resize_from_terminal();
 
   const PassthroughOptions& options_;
@@ -107,7 +108,7 @@ void PassthroughSession::on_master(short revents) {
       if (modes_.take_changed()) terminal_->set_reset_sequence(modes_.reset_sequence());
     }
     write_output(chunk.data(), chunk.size());
-    if (child_.exited()) drain_timer_ = loop_.after(kDrainIdle, [this] { drained_ = true; maybe_finish(); });
+    if (child_.exited()) arm_drain_timer();
   } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
     // EIO: every holder of the slave side is gone.
     master_closed_ = true;
@@ -232,11 +233,15 @@ void PassthroughSession::on_signals() {
 
 void PassthroughSession::on_child_exit(int status) {
   child_.mark_exited(status);
+  arm_drain_timer();
+  maybe_finish();
+}
+
+void PassthroughSession::arm_drain_timer() {
   drain_timer_ = loop_.after(kDrainIdle, [this] {
     drained_ = true;
     maybe_finish();
   });
-  maybe_finish();
 }
 
 void PassthroughSession::resize_from_terminal() {
@@ -310,7 +315,7 @@ Result<int> run_passthrough(const PassthroughOptions& options) {
   spawn.size = initial_size(options, terminal);
   spawn.modes = terminal.original_modes();
   auto child = PtyChild::spawn(spawn);
-  if (!child) return std::unexpected(child.error());
+  if (!child) return Failure{child.error()};
 
   terminal.enter_raw();
   PassthroughSession session(options, std::move(*child));

@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "shell/errors.hpp"
+#include "shell/result.hpp"
 #include "shell/pty_child.hpp"
 
 namespace sddsh::shell {

@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +30,10 @@ pid_t parent_of(pid_t pid) {
   auto close = stat.rfind(')');
   if (close == std::string::npos || close + 4 > stat.size()) return -1;
   // After ") " come the state and then the parent pid.
-  return static_cast<pid_t>(std::atoi(stat.c_str() + close + 4));
+  pid_t parent = -1;
+  const char* first = stat.c_str() + close + 4;
+  std::from_chars(first, stat.c_str() + stat.size(), parent);
+  return parent;
 }
 
 std::multimap<pid_t, pid_t> children_by_parent() {

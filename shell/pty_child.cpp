@@ -48,12 +48,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 }  // namespace
 
 Result<PtyChild> PtyChild::spawn(const SpawnOptions& options) {
-  if (options.argv.empty()) return std::unexpected(Error{EINVAL, "no command given"});
+  if (options.argv.empty()) return Failure{Error{EINVAL, "no command given"}};
   auto argv = c_strings(options.argv);
   auto envp = c_strings(options.environment);
 
   int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return system_error("pipe");
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return system_failure("pipe");
   UniqueFd error_read(pipe_fds[0]);
   UniqueFd error_write(pipe_fds[1]);
 
@@ -68,7 +68,7 @@ Result<PtyChild> PtyChild::spawn(const SpawnOptions& options) {
   if (pid == 0) exec_in_child(argv.data(), envp.data(), error_write.get());
   int fork_errno = errno;
   sigprocmask(SIG_SETMASK, &previous, nullptr);
-  if (pid < 0) return system_error("forkpty", fork_errno);
+  if (pid < 0) return system_failure("forkpty", fork_errno);
 
   UniqueFd master_fd(master);
   error_write.reset();
@@ -80,7 +80,7 @@ Result<PtyChild> PtyChild::spawn(const SpawnOptions& options) {
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return system_error(options.argv[0], exec_errno);
+    return system_failure(options.argv[0], exec_errno);
   }
   fcntl(master_fd.get(), F_SETFL, fcntl(master_fd.get(), F_GETFL) | O_NONBLOCK);
   return PtyChild(std::move(master_fd), pid);

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "shell/errors.hpp"
+#include "shell/result.hpp"
 #include "shell/unique_fd.hpp"
 
 namespace sddsh::shell {
