@@ -27,6 +27,7 @@ class EventLoop {
     ~Watch() { reset(); }
     // Changes the poll events (0 pauses the watch: that is how backpressure stops a reader).
     void set_events(short events);
+    bool armed() const { return loop_ != nullptr; }
     void reset();
 
    private:

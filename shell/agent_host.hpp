@@ -1,0 +1,77 @@
+#pragma once
+// The agent seen from sddsh: its PTY, its input queue, its process tree and its end.
+// Both session kinds (pass-through and TUI) sit on top of this; they decide where the agent's
+// output goes and where its input comes from.
+#include <sys/ioctl.h>
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "shell/event_loop.hpp"
+#include "shell/pty_child.hpp"
+
+namespace sddsh::shell {
+
+class AgentHost {
+ public:
+  struct Callbacks {
+    // Bytes the agent wrote. The consumer calls pause_output(true) if it cannot take more.
+    std::function<void(std::string_view)> on_output;
+    // The agent exited and its output is drained (or sddsh ended it): nothing more will come.
+    std::function<void()> on_finished;
+  };
+
+  AgentHost(EventLoop& loop, PtyChild child, Callbacks callbacks);
+  AgentHost(const AgentHost&) = delete;
+  AgentHost& operator=(const AgentHost&) = delete;
+
+  // Input for the agent, queued while its terminal does not take it.
+  void write(std::string_view bytes);
+  std::size_t input_backlog() const { return input_pending_.size(); }
+  // Ends the input the way a terminal does: the EOF character (twice after an unfinished line).
+  void send_end_of_file();
+
+  // Backpressure: while paused, nothing is read from the agent, so it blocks in write().
+  void pause_output(bool paused);
+  void resize(const winsize& size) { child_.resize(size); }
+  // SIGINT/SIGQUIT that reached sddsh itself go to the agent's foreground job.
+  void signal_foreground(int sig);
+
+  // After SIGCHLD: reaps every exited child (sddsh is a subreaper).
+  void reap();
+  // Ends the agent's whole tree: SIGHUP+SIGTERM now, SIGKILL after a grace period, or at once
+  // when called a second time. `sig` is remembered as the reason sddsh ends.
+  void terminate(int sig);
+
+  bool finished() const { return finished_; }
+  // The exit code for sddsh: 128+N when terminated by signal N, else the agent's own.
+  int exit_code() const;
+
+ private:
+  void on_master(short revents);
+  void flush_input();
+  void update_watch();
+  void arm_drain_timer();
+  void kill_remaining_tree();
+  void maybe_finish();
+
+  EventLoop& loop_;
+  PtyChild child_;
+  Callbacks callbacks_;
+  std::unique_ptr<char[]> buffer_;
+  EventLoop::Watch master_watch_;
+  EventLoop::Timer drain_timer_;
+  EventLoop::Timer kill_timer_;
+  std::string input_pending_;
+  bool last_input_was_newline_ = true;
+  bool output_paused_ = false;
+  bool master_closed_ = false;
+  bool drained_ = false;
+  bool finished_ = false;
+  int terminated_by_ = 0;
+};
+
+}  // namespace sddsh::shell
