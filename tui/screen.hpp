@@ -1,0 +1,168 @@
+#pragma once
+// The headless terminal screen: bytes from the agent in, cells, cursor, modes and events out.
+// libvterm's parser and state layer interpret the bytes; the grid is ours, because libvterm's
+// VTermScreen moves every cell on each scrolled line and is slower than tmux on scrolling text.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tui/cell.hpp"
+#include "tui/vt_filter.hpp"
+
+struct VTerm;  // libvterm's handle; only screen.cpp sees <vterm.h>
+
+namespace sddsh::tui {
+
+struct ScreenOptions {
+  int rows = 24;
+  int cols = 80;
+  std::size_t scrollback_limit = 10000;  // lines kept above the screen
+  // What OSC 10/11 queries are told; libvterm's own defaults, so both halves agree.
+  Rgb default_fg{240, 240, 240};
+  Rgb default_bg{0, 0, 0};
+};
+
+enum class CursorShape : std::uint8_t { Block, Underline, BarLeft };
+enum class MouseMode : std::uint8_t { None, Click, Drag, Move };
+
+struct CursorState {
+  int row = 0;
+  int col = 0;
+  bool visible = true;
+  bool blink = true;
+  CursorShape shape = CursorShape::Block;
+};
+
+struct ScreenEvent {
+  enum class Kind : std::uint8_t { Bell, Notification, Clipboard, TitleChanged };
+  Kind kind = Kind::Bell;
+  std::string text;    // notification body, clipboard payload (base64 as sent), or new title
+  std::string detail;  // notification title (OSC 777) or clipboard selection ("c", "p", ...)
+};
+
+// Rows changed since the last take_damage(); cheap to keep: one byte per row.
+struct Damage {
+  std::vector<int> rows;     // ascending
+  bool cursor = false;       // moved, shown/hidden or reshaped
+  bool everything = false;   // resize or screen switch: repaint all
+  int scrolled_up = 0;       // full-screen scrolls folded into `rows`, a hint for the painter
+  bool empty() const { return rows.empty() && !cursor && !everything; }
+};
+
+enum KeyModifier : unsigned { kModNone = 0, kModShift = 1, kModAlt = 2, kModCtrl = 4 };
+
+class Screen {
+ public:
+  using OutputFn = std::function<void(std::string_view)>;
+
+  explicit Screen(const ScreenOptions& options, OutputFn to_agent = {});
+  ~Screen();
+  Screen(const Screen&) = delete;
+  Screen& operator=(const Screen&) = delete;
+
+  // Bytes the agent wrote; sequences may be split across calls anywhere.
+  void feed(std::string_view bytes);
+  void resize(int rows, int cols);
+  void set_output(OutputFn to_agent) { to_agent_ = std::move(to_agent); }
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  const Line& line(int row) const {
+    // Ring lookup without a division: this runs once per glyph.
+    std::size_t index = top() + static_cast<std::size_t>(row);
+    if (index >= static_cast<std::size_t>(rows_)) index -= static_cast<std::size_t>(rows_);
+    return grid()[index];
+  }
+  const Cell& cell(int row, int col) const { return line(row).at(col); }
+  std::u32string cell_text(int row, int col) const { return line(row).text_at(col); }
+  // Each row as UTF-8 with trailing spaces trimmed, as `tmux capture-pane -p` prints it.
+  std::vector<std::string> text_lines() const;
+
+  const CursorState& cursor() const { return cursor_; }
+  bool alt_screen() const { return alt_active_; }
+  bool reverse_video() const { return reverse_video_; }
+  const std::string& title() const { return title_; }
+  MouseMode mouse_mode() const { return mouse_mode_; }
+  bool bracketed_paste() const { return filter_.modes().bracketed_paste; }
+  bool focus_reporting() const { return filter_.modes().focus_reporting; }
+  bool app_cursor_keys() const { return filter_.modes().app_cursor_keys; }
+  // While set the agent is mid-frame (?2026): the painter should hold the previous frame.
+  bool synchronized_output() const { return filter_.modes().synchronized_output; }
+
+  // Scrollback: index 0 is the oldest line, scrollback_size() - 1 the one just above row 0.
+  std::size_t scrollback_size() const { return scrollback_.size(); }
+  const Line& scrollback_line(std::size_t index) const { return scrollback_[index]; }
+  std::vector<std::string> scrollback_text_lines() const;
+
+  Damage take_damage();
+  std::vector<ScreenEvent> take_events();
+
+  // Input towards the agent; mouse reports only go out while the agent asked for them.
+  bool mouse_move(int row, int col, unsigned modifiers = kModNone);
+  bool mouse_button(int button, bool pressed, int row, int col, unsigned modifiers = kModNone);
+  void focus_changed(bool focused);
+
+ private:
+  struct Callbacks;  // the C trampolines libvterm calls; see screen.cpp
+  friend struct Callbacks;
+  class FilterSink;
+  struct VTermDeleter {
+    void operator()(VTerm* vt) const;
+  };
+
+  Line& row_line(int row) { return const_cast<Line&>(std::as_const(*this).line(row)); }
+  void mark_dirty(int row) { dirty_[static_cast<std::size_t>(row)] = 1; }
+  void mark_all_dirty();
+  void put_glyph(int row, int col, std::u32string_view chars, int width, bool protect);
+  void scroll_lines(int start_row, int end_row, int downward);
+  void rotate_full_screen(int downward);
+  void move_rect(int dest_row, int dest_col, int src_row, int src_col, int height, int width);
+  void erase_rows(int start_row, int end_row, int start_col, int end_col, bool selective);
+  void switch_screen(bool alternate);
+  void resize_grids(int rows, int cols, int& cursor_row_delta);
+  int first_blank_row_below(int rows, int cursor_row) const;
+  void pop_scrollback_into_top();
+  void push_scrollback(const Line& line);
+  void emit(ScreenEvent event);
+  void reply(std::string_view bytes);
+
+  std::vector<Line>& grid() { return alt_active_ ? alt_grid_ : primary_grid_; }
+  const std::vector<Line>& grid() const { return alt_active_ ? alt_grid_ : primary_grid_; }
+  std::size_t& top() { return alt_active_ ? alt_top_ : primary_top_; }
+  std::size_t top() const { return alt_active_ ? alt_top_ : primary_top_; }
+
+  std::unique_ptr<VTerm, VTermDeleter> vt_;
+  OutputFn to_agent_;
+  VtFilter filter_;
+  std::size_t scrollback_limit_;
+  int rows_;
+  int cols_;
+
+  // Rows are rings: a full-screen scroll moves the top index instead of the cells.
+  std::vector<Line> primary_grid_;
+  std::vector<Line> alt_grid_;
+  std::size_t primary_top_ = 0;
+  std::size_t alt_top_ = 0;
+  bool alt_active_ = false;
+  std::deque<Line> scrollback_;
+
+  Pen pen_;
+  CursorState cursor_;
+  bool reverse_video_ = false;
+  MouseMode mouse_mode_ = MouseMode::None;
+  std::string title_;
+
+  std::vector<std::uint8_t> dirty_;
+  bool cursor_dirty_ = false;
+  bool all_dirty_ = true;
+  int scrolled_up_ = 0;
+  std::vector<ScreenEvent> events_;
+};
+
+}  // namespace sddsh::tui

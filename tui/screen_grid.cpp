@@ -1,0 +1,149 @@
+// Screen's grid operations, driven by libvterm's state callbacks (see screen.cpp).
+#include <algorithm>
+#include <cstdlib>
+
+#include "tui/screen.hpp"
+
+namespace sddsh::tui {
+
+void Screen::put_glyph(int row, int col, std::u32string_view chars, int width, bool protect) {
+  if (protect) {
+    Pen protected_pen = pen_;
+    protected_pen.attrs.protect = true;
+    row_line(row).set(col, chars.front(), chars.substr(1), width, protected_pen);
+  } else {
+    row_line(row).set(col, chars.front(), chars.substr(1), width, pen_);  // the hot path
+  }
+  mark_dirty(row);
+}
+
+// Whole-width scroll of rows [start_row, end_row); downward > 0 moves content up.
+// Lines are swapped (or the ring turned), never copied cell by cell.
+void Screen::scroll_lines(int start_row, int end_row, int downward) {
+  const int height = end_row - start_row;
+  if (downward == 0 || height <= 0) return;
+  if (std::abs(downward) >= height) {
+    erase_rows(start_row, end_row, 0, cols_, false);  // like VTermScreen: nothing kept
+    return;
+  }
+  // VTermScreen keeps lines leaving a region that starts at the top row; so do we.
+  if (downward > 0 && start_row == 0 && !alt_active_) {
+    for (int row = 0; row < downward; ++row) push_scrollback(row_line(row));
+  }
+  if (start_row == 0 && end_row == rows_) {
+    rotate_full_screen(downward);
+    if (downward > 0) scrolled_up_ += downward;
+  } else if (downward > 0) {
+    for (int row = start_row; row < end_row - downward; ++row) {
+      std::swap(row_line(row), row_line(row + downward));
+    }
+  } else {
+    for (int row = end_row - 1; row >= start_row - downward; --row) {
+      std::swap(row_line(row), row_line(row + downward));
+    }
+  }
+  if (downward > 0) {
+    erase_rows(end_row - downward, end_row, 0, cols_, false);
+  } else {
+    erase_rows(start_row, start_row - downward, 0, cols_, false);
+  }
+  for (int row = start_row; row < end_row; ++row) mark_dirty(row);
+}
+
+void Screen::rotate_full_screen(int downward) {
+  const std::size_t count = static_cast<std::size_t>(rows_);
+  const auto shift = static_cast<std::size_t>(((downward % rows_) + rows_) % rows_);
+  top() = (top() + shift) % count;
+}
+
+void Screen::move_rect(int dest_row, int dest_col, int src_row, int src_col, int height,
+                       int width) {
+  auto move_one = [&](int i) {
+    row_line(dest_row + i).copy_from(row_line(src_row + i), src_col, dest_col, width);
+    mark_dirty(dest_row + i);
+  };
+  // Walk away from the overlap so no source row is overwritten before it is read.
+  if (dest_row <= src_row) {
+    for (int i = 0; i < height; ++i) move_one(i);
+  } else {
+    for (int i = height - 1; i >= 0; --i) move_one(i);
+  }
+}
+
+void Screen::erase_rows(int start_row, int end_row, int start_col, int end_col,
+                        bool selective) {
+  end_row = std::min(end_row, rows_);
+  for (int row = std::max(start_row, 0); row < end_row; ++row) {
+    row_line(row).erase(start_col, end_col, pen_, selective);
+    mark_dirty(row);
+  }
+}
+
+void Screen::push_scrollback(const Line& line) {
+  if (scrollback_limit_ == 0) return;
+  if (scrollback_.size() < scrollback_limit_) {
+    scrollback_.emplace_back().assign_trimmed(line);
+    return;
+  }
+  // Full: the oldest line's storage is recycled, so a long `cat` does not churn the allocator.
+  Line recycled = std::move(scrollback_.front());
+  scrollback_.pop_front();
+  recycled.assign_trimmed(line);
+  scrollback_.push_back(std::move(recycled));
+}
+
+void Screen::switch_screen(bool alternate) {
+  if (alt_active_ == alternate) return;
+  alt_active_ = alternate;  // libvterm erases the alternate screen itself on entry
+  all_dirty_ = true;
+  mark_all_dirty();
+}
+
+// Mirrors VTermScreen: shrinking pushes the top lines into scrollback only as far as needed to
+// keep the cursor and the text below it visible; growing pulls lines back from scrollback.
+void Screen::resize_grids(int rows, int cols, int& cursor_row_delta) {
+  const int old_rows = rows_;
+  if (!alt_active_ && rows < old_rows) {
+    const int first_blank = first_blank_row_below(rows, cursor_.row);
+    if (first_blank > rows) {
+      scroll_lines(0, old_rows, first_blank - rows);
+      cursor_row_delta -= first_blank - rows;
+    }
+  }
+  for (auto [lines, ring_top] : {std::pair{&primary_grid_, &primary_top_},
+                                 std::pair{&alt_grid_, &alt_top_}}) {
+    std::rotate(lines->begin(), lines->begin() + static_cast<std::ptrdiff_t>(*ring_top),
+                lines->end());
+    *ring_top = 0;
+    lines->resize(static_cast<std::size_t>(rows), Line(cols, pen_));
+    for (Line& l : *lines) l.resize(cols, pen_);
+  }
+  rows_ = rows;
+  cols_ = cols;
+  dirty_.assign(static_cast<std::size_t>(rows), 1);
+  all_dirty_ = true;
+  if (!alt_active_) {
+    for (int added = rows - old_rows; added > 0 && !scrollback_.empty(); --added) {
+      pop_scrollback_into_top();
+      ++cursor_row_delta;
+    }
+  }
+}
+
+int Screen::first_blank_row_below(int rows, int cursor_row) const {
+  int row = rows_ - 1;
+  for (; row >= rows; --row) {
+    if (!line(row).is_erased() || row == cursor_row) break;
+  }
+  return row + 1;
+}
+
+void Screen::pop_scrollback_into_top() {
+  scroll_lines(0, rows_, -1);
+  Line& top_line = row_line(0);
+  top_line = std::move(scrollback_.back());
+  scrollback_.pop_back();
+  top_line.resize(cols_, Pen{});
+}
+
+}  // namespace sddsh::tui

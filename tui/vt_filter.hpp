@@ -1,0 +1,87 @@
+#pragma once
+// A small pre-parser in front of libvterm 0.1.4: it splits what 0.1.4 gets wrong, answers the
+// queries 0.1.4 leaves unanswered, and tracks the DEC modes 0.1.4 does not report.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sddsh::tui {
+
+struct Rgb {
+  std::uint8_t r = 0, g = 0, b = 0;
+};
+
+// Modes libvterm 0.1.4 keeps to itself (or ignores) but the owner of the screen needs.
+struct TrackedModes {
+  bool app_cursor_keys = false;      // DECCKM, ?1
+  bool focus_reporting = false;      // ?1004
+  bool bracketed_paste = false;      // ?2004
+  bool synchronized_output = false;  // ?2026
+  friend bool operator==(const TrackedModes&, const TrackedModes&) = default;
+};
+
+class VtFilterSink {
+ public:
+  virtual void forward(std::string_view bytes) = 0;  // to libvterm, in order
+  virtual void reply(std::string_view bytes) = 0;    // answer to the agent
+ protected:
+  ~VtFilterSink() = default;
+};
+
+class VtFilter {
+ public:
+  VtFilter(Rgb default_fg, Rgb default_bg) : default_fg_(default_fg), default_bg_(default_bg) {}
+
+  // Sequences may be cut anywhere between calls; only an unfinished sequence is held back.
+  void feed(std::string_view bytes, VtFilterSink& sink);
+
+  const TrackedModes& modes() const { return modes_; }
+  // Bytes held back waiting for the rest of a sequence.
+  std::size_t held_bytes() const { return held_.size(); }
+
+  static constexpr std::size_t kMaxHeld = 64;  // CSI sequences we might rewrite
+  // OSC/DCS strings are forwarded whole, because 0.1.4 drops a string that arrives in two
+  // writes; a longer one (an OSC 52 of more than ~750 KB of text) is dropped instead.
+  static constexpr std::size_t kMaxString = 1u << 20;
+
+ private:
+  enum class State {
+    Ground,
+    Escape,           // after ESC
+    Csi,              // collecting a CSI sequence into held_
+    CsiPassthrough,   // CSI too long to be one we rewrite: pass until its final byte
+    String,           // collecting an OSC/DCS/APC/PM/SOS string into held_
+    StringEscape,     // ESC inside a string: ST, or the start of a new sequence
+    StringDiscard,    // a string over kMaxString: dropped up to its end
+    StringDiscardEscape,
+  };
+
+  std::size_t pass_span(std::string_view bytes, std::size_t pos, std::string_view stops,
+                        VtFilterSink& sink);
+  void feed_byte(char c, VtFilterSink& sink);
+  void on_escape(char c, VtFilterSink& sink);
+  void on_csi(char c, VtFilterSink& sink);
+  void on_string(char c, VtFilterSink& sink);
+  void on_string_escape(char c, VtFilterSink& sink);
+  void on_discard(char c, VtFilterSink& sink);
+  void collect_string(std::string_view bytes);
+  void start_escape();
+
+  void finish_csi(VtFilterSink& sink);
+  void rewrite_dec_mode(std::string_view params, char final, VtFilterSink& sink);
+  void answer_colour(std::string_view which, Rgb colour, std::string_view terminator,
+                     VtFilterSink& sink);
+  void finish_string(std::string_view terminator, VtFilterSink& sink);
+  void set_dec_mode(long mode, bool on);
+  void release_held(VtFilterSink& sink);
+
+  Rgb default_fg_;
+  Rgb default_bg_;
+  TrackedModes modes_;
+  State state_ = State::Ground;
+  bool csi_has_control_ = false;  // C0 inside a CSI: libvterm executes it, so never rewrite
+  std::string held_;
+};
+
+}  // namespace sddsh::tui
