@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 
 #include "sddsh_version.hpp"
@@ -99,6 +100,18 @@ SplitArguments split_at_agent(const CLI::App& app, const std::vector<std::string
 
 }  // namespace
 
+std::optional<char> parse_prefix(const std::string& text) {
+  std::string key;
+  if (text.size() == 3 && (text.starts_with("C-") || text.starts_with("c-"))) key = text.substr(2);
+  else if (text.size() == 2 && text[0] == '^') key = text.substr(1);
+  if (key.size() != 1) return std::nullopt;
+  char c = key[0];
+  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  // Ctrl turns '@', 'A'..'Z', '[', '\\', ']', '^', '_' into 0x00..0x1f.
+  if (c < '@' || c > '_') return std::nullopt;
+  return static_cast<char>(c - '@');
+}
+
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   CLI::App app{"sddsh — the agent shell of spec-driven development.\n"
                "Runs a coding-agent CLI in a terminal of its own and records the session.",
@@ -117,6 +130,11 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       ->type_name("COLSxROWS");
   app.add_option("--task", task, "Start on this task (sets SDDSH_TASK_ID for the agent)")
       ->type_name("ID");
+  std::string prefix;
+  app.add_option("--prefix", prefix, "The prefix key for sddsh's own commands (default C-])")
+      ->type_name("KEY");
+  bool no_panel = false;
+  app.add_flag("--no-panel", no_panel, "Start with the side panel hidden (prefix p shows it)");
   app.add_flag("-V,--version", show_version, "Print the version and exit");
   for (const auto& r : kReserved) app.add_subcommand(r.name, std::string(r.what) + " (reserved)");
 
@@ -147,6 +165,14 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     if (!run.size) return usage_error("--size: expected COLSxROWS like 100x30, got '" + size_text + "'");
   }
   if (!task.empty()) run.task_id = task;
+  if (!prefix.empty()) {
+    auto byte = parse_prefix(prefix);
+    if (!byte) return usage_error("--prefix: expected a control key like C-] or C-a, got '" + prefix + "'");
+    run.prefix_byte = *byte;
+    run.prefix_label = "C-" + std::string(1, static_cast<char>(std::tolower(prefix.back())));
+    if (*byte == 0x1d) run.prefix_label = "C-]";
+  }
+  run.panel = !no_panel;
   return run;
 }
 

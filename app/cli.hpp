@@ -12,6 +12,9 @@ namespace sddsh::app {
 struct RunOptions {
   std::vector<std::string> command;  // the agent and its arguments, passed through unchanged
   bool no_tui = false;
+  char prefix_byte = 0x1d;       // the prefix key's byte: Ctrl-] by default
+  std::string prefix_label = "C-]";
+  bool panel = true;
   std::optional<winsize> size;
   std::optional<std::string> task_id;
 };
@@ -26,6 +29,9 @@ struct ExitNow {
 using ParsedCommandLine = std::variant<RunOptions, ExitNow>;
 
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
+
+// "C-]", "C-a", "^B" → the control byte (0x1d, 0x01, 0x02); nothing when not a control key.
+std::optional<char> parse_prefix(const std::string& text);
 
 // "100x30" → 100 columns, 30 rows.
 std::optional<winsize> parse_size(const std::string& text);

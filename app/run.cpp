@@ -2,7 +2,12 @@
 
 #include <unistd.h>
 
+#include <langinfo.h>
+
 #include <cerrno>
+#include <clocale>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <exception>
 
@@ -10,6 +15,7 @@
 #include "recorder/session_id.hpp"
 #include "shell/environment.hpp"
 #include "shell/passthrough.hpp"
+#include "tui/tui_session.hpp"
 
 namespace sddsh::app {
 
@@ -25,15 +31,49 @@ int report_spawn_failure(const std::string& command, const Error& error) {
   return error.code == ENOENT ? 127 : 126;
 }
 
-int run_agent(const RunOptions& options) {
+// Wide characters need a UTF-8 locale; without one (LANG unset, as in CI), C.UTF-8 always exists
+// on Debian.
+void use_utf8_locale() {
+  std::setlocale(LC_ALL, "");
+  if (std::strcmp(nl_langinfo(CODESET), "UTF-8") != 0) std::setlocale(LC_CTYPE, "C.UTF-8");
+}
+
+std::string environment_value(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+Result<int> run_passthrough_session(const RunOptions& options, std::vector<std::string> environment) {
   shell::PassthroughOptions passthrough;
   passthrough.spawn.argv = options.command;
-  passthrough.spawn.environment = shell::agent_environment(
-      shell::current_environment(),
-      {.session_id = recorder::new_session_id(), .task_id = options.task_id, .passthrough = true});
+  passthrough.spawn.environment = std::move(environment);
   passthrough.fixed_size = options.size;
-  // The TUI is not built yet: every session is a pass-through session for now.
-  auto result = shell::run_passthrough(passthrough);
+  return shell::run_passthrough(passthrough);
+}
+
+Result<int> run_tui_session(const RunOptions& options, std::vector<std::string> environment) {
+  tui::TuiOptions tui;
+  tui.spawn.argv = options.command;
+  tui.spawn.environment = std::move(environment);
+  tui.agent_name = options.command.front().substr(options.command.front().rfind('/') + 1);
+  tui.prefix_byte = options.prefix_byte;
+  tui.prefix_label = options.prefix_label;
+  tui.panel = options.panel;
+  tui.term = environment_value("TERM");
+  const std::string colorterm = environment_value("COLORTERM");
+  tui.truecolor = colorterm == "truecolor" || colorterm == "24bit";
+  return tui::run_tui(tui);
+}
+
+int run_agent(const RunOptions& options) {
+  // The TUI needs a terminal on both sides; otherwise (pipes, CI) sddsh passes through.
+  const bool tui = !options.no_tui && isatty(0) == 1 && isatty(1) == 1;
+  auto environment = shell::agent_environment(
+      shell::current_environment(),
+      {.session_id = recorder::new_session_id(), .task_id = options.task_id, .passthrough = !tui});
+  if (tui) use_utf8_locale();
+  auto result = tui ? run_tui_session(options, std::move(environment))
+                    : run_passthrough_session(options, std::move(environment));
   if (!result) return report_spawn_failure(options.command.front(), result.error());
   return *result;
 }

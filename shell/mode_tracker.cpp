@@ -84,7 +84,7 @@ void ModeTracker::on_csi_final(char c) {
     kitty_flags_set_ = parse_int(seq.substr(1), 0) != 0;
   } else if (c == 'm' && prefix == '>' && seq.starts_with(">4")) {
     auto semi = seq.find(';');
-    modify_other_keys_ = semi != std::string_view::npos && parse_int(seq.substr(semi + 1), 0) > 0;
+    modify_other_keys_ = semi == std::string_view::npos ? 0 : parse_int(seq.substr(semi + 1), 0);
   } else if (c == 'q' && seq.back() == ' ') {
     cursor_shape_set_ = parse_int(seq, 0) != 0;
   }
@@ -122,7 +122,7 @@ std::string ModeTracker::reset_sequence() const {
   if (bracketed_paste_) reset_mode(2004, 'l');
   if (kitty_keyboard_depth_ > 0) out += "\x1b[<" + std::to_string(kitty_keyboard_depth_) + "u";
   if (kitty_flags_set_) out += "\x1b[=0u";
-  if (modify_other_keys_) out += "\x1b[>4m";
+  if (modify_other_keys_ != 0) out += "\x1b[>4m";
   if (app_cursor_keys_) reset_mode(1, 'l');
   if (app_keypad_) out += "\x1b>";
   if (autowrap_off_) reset_mode(7, 'h');

@@ -18,6 +18,12 @@ class ModeTracker {
   // Bytes that turn off every mode still on; empty when the terminal is clean.
   std::string reset_sequence() const;
 
+  // How the agent wants keys encoded; the TUI mirrors these to the user's terminal so that keys
+  // pass through as the very bytes the agent expects.
+  bool app_cursor_keys() const { return app_cursor_keys_; }
+  bool app_keypad() const { return app_keypad_; }
+  int modify_other_keys() const { return modify_other_keys_; }
+
  private:
   enum class State : std::uint8_t { ground, escape, csi };
   void on_escape_final(char c);
@@ -42,7 +48,7 @@ class ModeTracker {
   std::uint32_t mouse_modes_ = 0;  // bit i = mouse-related mode kMouseModes[i]
   int kitty_keyboard_depth_ = 0;
   bool kitty_flags_set_ = false;
-  bool modify_other_keys_ = false;
+  int modify_other_keys_ = 0;  // level 0, 1 or 2
 };
 
 }  // namespace sddsh::shell

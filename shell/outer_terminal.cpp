@@ -94,7 +94,7 @@ std::optional<winsize> OuterTerminal::size() const {
   return std::nullopt;
 }
 
-void OuterTerminal::enter_raw() {
+void OuterTerminal::enter_raw(bool nonblocking_output) {
   if (active_) return;
   active_ = true;
   saved_output_flags_ = fcntl(output_fd_, F_GETFL);
@@ -114,7 +114,8 @@ void OuterTerminal::enter_raw() {
     // TCSANOW, not TCSAFLUSH: keys typed before sddsh was ready belong to the agent.
     tcsetattr(input_fd_, TCSANOW, &raw);
   }
-  if (saved_output_flags_ >= 0) fcntl(output_fd_, F_SETFL, saved_output_flags_ | O_NONBLOCK);
+  if (nonblocking_output && saved_output_flags_ >= 0)
+    fcntl(output_fd_, F_SETFL, saved_output_flags_ | O_NONBLOCK);
 }
 
 void OuterTerminal::set_reset_sequence(std::string_view bytes) {

@@ -26,8 +26,9 @@ class OuterTerminal {
   // The user's line discipline before raw mode, to start the agent's PTY alike.
   std::optional<termios> original_modes() const { return saved_modes_; }
 
-  // Raw input (when a terminal) and non-blocking output, so one loop can wait on both.
-  void enter_raw();
+  // Raw input (when a terminal); non-blocking output when the caller writes through the event
+  // loop (pass-through), blocking when a library writes whole frames (curses).
+  void enter_raw(bool nonblocking_output = true);
   // What to write to the terminal on the way out (modes the agent or the UI left on).
   // Kept in a fixed buffer so that the crash handler can write it without allocating.
   void set_reset_sequence(std::string_view bytes);

@@ -60,6 +60,7 @@ void Line::set_slow(int col, char32_t ch, std::u32string_view marks, int width,
   split_wide_pair_at(col);
   if (width == 2 && col + 1 < size()) split_wide_pair_at(col + 1);
   drop_marks(col);
+  used_ = std::max(used_, std::min(col + width, size()));
   Cell& cell = cells_[index(col)];
   cell.ch = ch;
   cell.pen = pen;
@@ -94,6 +95,10 @@ void Line::erase(int start_col, int end_col, const Pen& erase_pen, bool selectiv
   end_col = std::min(end_col, size());
   start_col = std::max(start_col, 0);
   if (start_col >= end_col) return;
+  if (!selective && start_col == 0 && end_col == size()) {
+    used_ = 0;  // a line cleared whole starts afresh, as in tmux
+    wrapped_ = false;
+  }
   if (!selective && combining_.empty()) {
     const Cell blank = blank_with(erase_pen);
     std::fill(cells_.begin() + start_col, cells_.begin() + end_col, blank);
@@ -123,6 +128,7 @@ void Line::copy_from(const Line& src, int src_col, int dest_col, int count) {
     std::copy(first, first + count, cells_.begin() + dest_col);
   }
   for (int i = 0; i < count; ++i) cells_[index(dest_col + i)].has_combining = false;
+  if (count > 0) used_ = std::max(used_, dest_col + count);  // tmux counts moved cells as used
   for (CombiningMarks& marks : moved) {
     cells_[index(marks.col)].has_combining = true;
     combining_.push_back(std::move(marks));
@@ -132,10 +138,13 @@ void Line::copy_from(const Line& src, int src_col, int dest_col, int count) {
 void Line::reset(int cols, const Pen& erase_pen) {
   cells_.assign(index(cols), blank_with(erase_pen));
   combining_.clear();
+  used_ = 0;
+  wrapped_ = false;
 }
 
 void Line::resize(int cols, const Pen& erase_pen) {
   cells_.resize(index(cols), blank_with(erase_pen));
+  used_ = std::min(used_, cols);
   std::erase_if(combining_, [cols](const CombiningMarks& m) { return m.col >= cols; });
   // A wide character cut in half at the new right edge would overhang: blank it.
   if (cols > 0 && cells_.back().width == 2) blank_cell(cols - 1, cells_.back().pen);
@@ -149,6 +158,8 @@ void Line::assign_trimmed(const Line& other) {
   cells_.assign(other.cells_.begin(), last.base());
   for (Cell& cell : cells_) cell.pen.attrs.protect = false;  // history is not erasable
   const int kept = size();
+  used_ = other.used_;  // may pass size(): the trimmed cells were written blanks
+  wrapped_ = other.wrapped_;
   combining_.clear();
   for (const CombiningMarks& m : other.combining_) {
     if (m.col < kept) combining_.push_back(m);

@@ -73,6 +73,13 @@ class Line {
   explicit Line(int cols, const Pen& erase_pen = {}) { reset(cols, erase_pen); }
 
   int size() const { return static_cast<int>(cells_.size()); }
+  // tmux's extent of the line (its `cellused`): one past the last cell written since the line
+  // was last cleared whole. Erasing part of it keeps the extent; reflow splits and joins by it.
+  int used() const { return used_; }
+  // Set when autowrap carried the text on to the next line (or a reflow split the line there);
+  // cleared when the whole line is erased, as in tmux.
+  bool wrapped() const { return wrapped_; }
+  void set_wrapped(bool wrapped) { wrapped_ = wrapped; }
   const Cell& at(int col) const { return cells_[static_cast<std::size_t>(col)]; }
   const std::vector<Cell>& cells() const { return cells_; }
 
@@ -88,6 +95,7 @@ class Line {
         !cell.has_combining) {
       cell.ch = ch;
       cell.pen = pen;
+      if (col >= used_) used_ = col + 1;
       return;
     }
     set_slow(col, ch, marks, width, pen);
@@ -113,6 +121,8 @@ class Line {
 
   std::vector<Cell> cells_;
   std::vector<CombiningMarks> combining_;
+  int used_ = 0;
+  bool wrapped_ = false;
 };
 
 }  // namespace sddsh::tui

@@ -103,8 +103,10 @@ struct Screen::Callbacks {
     if (pos.row < 0 || pos.row >= s.rows_ || pos.col < 0 || pos.col >= s.cols_) return 0;
     if (info->width == 1 && info->chars[0] != 0 && info->chars[1] == 0 && !info->protected_cell) {
       // Plain text: no allocation, nothing that can throw.
+      if (pos.col == 0) [[unlikely]] s.note_line_start(pos.row);
       s.row_line(pos.row).set(pos.col, static_cast<char32_t>(info->chars[0]), {}, 1, s.pen_);
       s.mark_dirty(pos.row);
+      if (pos.col + 2 >= s.cols_) [[unlikely]] s.note_right_edge(pos.row, pos.col, 1);
       return 1;
     }
     // Same cap as VTermScreen: a base character and up to five combining marks.
@@ -115,6 +117,8 @@ struct Screen::Callbacks {
       ++count;
     }
     if (count == 0) return 1;
+    if (pos.col == 0) s.note_line_start(pos.row);
+    if (pos.col + info->width + 1 >= s.cols_) s.note_right_edge(pos.row, pos.col, info->width);
     return guarded([&] {
       s.put_glyph(pos.row, pos.col, std::u32string_view(chars, count), info->width,
                   info->protected_cell != 0);
@@ -123,6 +127,10 @@ struct Screen::Callbacks {
   }
   static int movecursor(VTermPos pos, VTermPos /*oldpos*/, int /*visible*/, void* user) {
     Screen& s = self(user);
+    // Any move but libvterm's report of where the last glyph left it rules out an autowrap.
+    if (s.wrap_pending_ && (pos.row != s.wrap_row_ || pos.col != s.wrap_col_)) {
+      s.wrap_pending_ = false;
+    }
     // 0.1.4 reports a restored (DECRC) position even when a resize left it off the screen,
     // then clamps it silently; clamp here the same way.
     s.cursor_.row = std::clamp(pos.row, 0, s.rows_ - 1);
@@ -203,7 +211,7 @@ struct Screen::Callbacks {
   }
   static int resize(int rows, int cols, VTermPos* delta, void* user) {
     return guarded([&] {
-      self(user).resize_grids(rows, cols, delta->row);
+      self(user).resize_grids(rows, cols, delta->row, delta->col);
       return 1;
     });
   }
@@ -234,8 +242,9 @@ struct Screen::Callbacks {
 
 Screen::Screen(const ScreenOptions& options, OutputFn to_agent)
     : to_agent_(std::move(to_agent)),
-      filter_(options.default_fg, options.default_bg),
+      filter_(options.reported_fg, options.reported_bg),
       scrollback_limit_(options.scrollback_limit),
+      reflow_(options.reflow),
       rows_(std::max(options.rows, 1)),
       cols_(std::max(options.cols, 1)),
       primary_grid_(static_cast<std::size_t>(rows_), Line(cols_)),
@@ -266,13 +275,26 @@ void Screen::resize(int rows, int cols) {
   cols = std::max(cols, 1);
   if (rows == rows_ && cols == cols_) return;
   const bool shrinks = rows < rows_ || cols < cols_;
+  resize_cursor_.reset();
   vterm_set_size(vt_.get(), rows, cols);  // calls back into resize_grids
+  if (resize_cursor_) place_vterm_cursor(*resize_cursor_);
   if (shrinks) {
     // 0.1.4 keeps a scroll region (and the saved cursor) that no longer fits, and its next
     // line feed then memmoves a negative size: reset both, keeping cursor and pen where they are.
     constexpr std::string_view kRepair = "\x1b" "7\x1b[r\x1b[s\x1b" "8";
     vterm_input_write(vt_.get(), kRepair.data(), kRepair.size());
   }
+}
+
+// libvterm moves its cursor by the delta resize_grids returns, but also steps it off a pending
+// wrap on its own; a CUP settles any difference.
+void Screen::place_vterm_cursor(const CursorState& target) {
+  VTermPos pos;
+  vterm_state_get_cursorpos(vterm_obtain_state(vt_.get()), &pos);
+  if (pos.row == target.row && pos.col == target.col) return;
+  const std::string cup =
+      "\x1b[" + std::to_string(target.row + 1) + ";" + std::to_string(target.col + 1) + "H";
+  vterm_input_write(vt_.get(), cup.data(), cup.size());
 }
 
 std::vector<std::string> Screen::text_lines() const {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,9 +24,16 @@ struct ScreenOptions {
   int rows = 24;
   int cols = 80;
   std::size_t scrollback_limit = 10000;  // lines kept above the screen
-  // What OSC 10/11 queries are told; libvterm's own defaults, so both halves agree.
+  // libvterm's default colours (cells keep "default" apart from any palette entry anyway).
   Rgb default_fg{240, 240, 240};
   Rgb default_bg{0, 0, 0};
+  // What OSC 10/11 colour queries are told: the user's terminal's own colours when it told us.
+  // Unset: no answer, as from tmux 3.3 — an invented colour makes agents pick another theme.
+  std::optional<Rgb> reported_fg = Rgb{240, 240, 240};
+  std::optional<Rgb> reported_bg = Rgb{0, 0, 0};
+  // Rewrap the primary screen and its scrollback when the width changes, and keep or drop lines
+  // on a height change, as tmux does. Off: cut and pad like libvterm's VTermScreen.
+  bool reflow = true;
 };
 
 enum class CursorShape : std::uint8_t { Block, Underline, BarLeft };
@@ -125,7 +133,15 @@ class Screen {
   void move_rect(int dest_row, int dest_col, int src_row, int src_col, int height, int width);
   void erase_rows(int start_row, int end_row, int start_col, int end_col, bool selective);
   void switch_screen(bool alternate);
-  void resize_grids(int rows, int cols, int& cursor_row_delta);
+  void resize_grids(int rows, int cols, int& cursor_row_delta, int& cursor_col_delta);
+  void resize_truncating(int rows, int cols, int& cursor_row_delta);
+  CursorState reflow_primary(int rows, int cols, CursorState cursor);
+  std::vector<Line> take_primary_lines();
+  int last_text_row() const;
+  void place_vterm_cursor(const CursorState& target);
+  // Autowrap detection (see note_line_start in screen_grid.cpp); off the per-glyph fast path.
+  void note_right_edge(int row, int col, int width);
+  void note_line_start(int row);
   int first_blank_row_below(int rows, int cursor_row) const;
   void pop_scrollback_into_top();
   void push_scrollback(const Line& line);
@@ -141,6 +157,7 @@ class Screen {
   OutputFn to_agent_;
   VtFilter filter_;
   std::size_t scrollback_limit_;
+  bool reflow_;
   int rows_;
   int cols_;
 
@@ -154,6 +171,13 @@ class Screen {
 
   Pen pen_;
   CursorState cursor_;
+  // The last glyph reached the right edge and the cursor has not moved since: a glyph at column
+  // 0 now means autowrap carried the text on. wrap_cursor_ is where libvterm left the cursor.
+  bool wrap_pending_ = false;
+  bool wrap_phantom_ = false;  // the glyph filled the last column (libvterm's pending wrap)
+  int wrap_row_ = 0;
+  int wrap_col_ = 0;
+  std::optional<CursorState> resize_cursor_;  // where a reflowing resize put the cursor
   bool reverse_video_ = false;
   MouseMode mouse_mode_ = MouseMode::None;
   std::string title_;

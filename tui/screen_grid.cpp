@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "tui/reflow.hpp"
 #include "tui/screen.hpp"
 
 namespace sddsh::tui {
@@ -99,9 +100,130 @@ void Screen::switch_screen(bool alternate) {
   mark_all_dirty();
 }
 
+// libvterm 0.1.4 has no continuation flag, so autowrap is recognised from the callback order:
+// within a text run it moves to the next line between two glyphs without reporting a cursor
+// move, whereas CR, LF or any cursor motion after the last column is reported first.
+void Screen::note_right_edge(int row, int col, int width) {
+  wrap_pending_ = true;
+  wrap_row_ = row;
+  wrap_phantom_ = col + width >= cols_;
+  wrap_col_ = wrap_phantom_ ? col : col + width;
+}
+
+void Screen::note_line_start(int row) {
+  if (!wrap_pending_) return;
+  wrap_pending_ = false;
+  if (row != wrap_row_ && row != wrap_row_ + 1) return;  // the line feed scrolled, or moved down
+  if (row > 0) {
+    row_line(row - 1).set_wrapped(true);
+  } else if (!alt_active_ && !scrollback_.empty()) {
+    scrollback_.back().set_wrapped(true);  // a one-row screen: the line went to history
+  }
+}
+
+void Screen::resize_grids(int rows, int cols, int& cursor_row_delta, int& cursor_col_delta) {
+  if (!reflow_) {
+    resize_truncating(rows, cols, cursor_row_delta);
+    return;
+  }
+  if (alt_active_) {
+    // The alternate screen is cut and padded, never reflowed (tmux neither); the primary screen
+    // under it is, with its text kept: its cursor is libvterm's saved one, out of our sight.
+    CursorState hidden;
+    hidden.row = last_text_row();
+    reflow_primary(rows, cols, hidden);
+    std::rotate(alt_grid_.begin(), alt_grid_.begin() + static_cast<std::ptrdiff_t>(alt_top_),
+                alt_grid_.end());
+    alt_top_ = 0;
+    alt_grid_.resize(static_cast<std::size_t>(rows), Line(cols, pen_));
+    for (Line& l : alt_grid_) l.resize(cols, pen_);
+  } else {
+    CursorState cursor = cursor_;
+    // After the last column tmux's cursor sits past it; a reflow then takes it to the text's end.
+    if (wrap_pending_ && wrap_phantom_ && cursor.row == wrap_row_ && cursor.col == wrap_col_) {
+      cursor.col = cols_;
+    }
+    const CursorState placed = reflow_primary(rows, cols, cursor);
+    cursor_row_delta = placed.row - cursor_.row;
+    cursor_col_delta = placed.col - cursor_.col;
+    resize_cursor_ = placed;
+  }
+  rows_ = rows;
+  cols_ = cols;
+  wrap_pending_ = false;
+  dirty_.assign(static_cast<std::size_t>(rows), 1);
+  all_dirty_ = true;
+}
+
+// tmux's order: the height changes first at the old width (rows below the cursor are dropped
+// before any goes to history; growing takes lines back from history), then the whole grid,
+// history included, is rewrapped and the screen is its last `rows` lines.
+CursorState Screen::reflow_primary(int rows, int cols, CursorState cursor) {
+  std::vector<Line> lines = take_primary_lines();
+  const int old_rows = rows_;
+  auto history = lines.size() - static_cast<std::size_t>(old_rows);
+  GridPosition pos{history + static_cast<std::size_t>(cursor.row), cursor.col};
+  if (rows < old_rows) {
+    const int below = old_rows - 1 - cursor.row;
+    const int dropped = std::clamp(below, 0, old_rows - rows);
+    lines.resize(lines.size() - static_cast<std::size_t>(dropped));
+    history += static_cast<std::size_t>(old_rows - rows - dropped);
+  } else if (rows > old_rows) {
+    const auto wanted = static_cast<std::size_t>(rows - old_rows);
+    const std::size_t pulled = std::min(wanted, history);
+    history -= pulled;
+    lines.resize(lines.size() + wanted - pulled, Line(cols_));
+  }
+  if (cols != cols_) {
+    lines = reflow_lines(std::move(lines), cols, pos);
+    if (lines.size() < static_cast<std::size_t>(rows)) {
+      lines.resize(static_cast<std::size_t>(rows), Line(cols));
+    }
+    history = lines.size() - static_cast<std::size_t>(rows);
+  }
+  CursorState placed = cursor;
+  if (pos.line < history) {
+    placed.row = placed.col = 0;  // its line went to history: tmux homes the cursor
+  } else {
+    placed.row = static_cast<int>(pos.line - history);
+    placed.col = std::clamp(pos.col, 0, cols - 1);
+  }
+  for (std::size_t i = 0; i < history; ++i) push_scrollback(lines[i]);
+  primary_grid_.assign(std::make_move_iterator(lines.begin() + static_cast<std::ptrdiff_t>(history)),
+                       std::make_move_iterator(lines.end()));
+  for (Line& l : primary_grid_) l.resize(cols, Pen{});
+  primary_top_ = 0;
+  return placed;
+}
+
+// Scrollback then screen, oldest first, each at least as wide as its text.
+std::vector<Line> Screen::take_primary_lines() {
+  std::vector<Line> lines;
+  lines.reserve(scrollback_.size() + primary_grid_.size());
+  for (Line& l : scrollback_) {
+    l.resize(std::max(l.size(), l.used()), Pen{});
+    lines.push_back(std::move(l));
+  }
+  scrollback_.clear();
+  for (int row = 0; row < rows_; ++row) {
+    const std::size_t index = (primary_top_ + static_cast<std::size_t>(row)) % primary_grid_.size();
+    lines.push_back(std::move(primary_grid_[index]));
+  }
+  return lines;
+}
+
+int Screen::last_text_row() const {
+  const std::vector<Line>& lines = primary_grid_;
+  for (int row = rows_ - 1; row > 0; --row) {
+    const std::size_t index = (primary_top_ + static_cast<std::size_t>(row)) % lines.size();
+    if (!lines[index].is_erased()) return row;
+  }
+  return 0;
+}
+
 // Mirrors VTermScreen: shrinking pushes the top lines into scrollback only as far as needed to
 // keep the cursor and the text below it visible; growing pulls lines back from scrollback.
-void Screen::resize_grids(int rows, int cols, int& cursor_row_delta) {
+void Screen::resize_truncating(int rows, int cols, int& cursor_row_delta) {
   const int old_rows = rows_;
   if (!alt_active_ && rows < old_rows) {
     const int first_blank = first_blank_row_below(rows, cursor_.row);

@@ -261,8 +261,10 @@ void VtFilter::finish_string(std::string_view terminator, VtFilterSink& sink) {
 }
 
 // Answered in the terminator the query used: some agents only accept the one they sent.
-void VtFilter::answer_colour(std::string_view which, Rgb colour, std::string_view terminator,
-                             VtFilterSink& sink) {
+void VtFilter::answer_colour(std::string_view which, const std::optional<Rgb>& known,
+                             std::string_view terminator, VtFilterSink& sink) {
+  if (!known) return;  // the user's terminal did not say: no answer beats a wrong one
+  const Rgb& colour = *known;
   char rgb[32];
   std::snprintf(rgb, sizeof rgb, "rgb:%02x%02x/%02x%02x/%02x%02x", colour.r, colour.r, colour.g,
                 colour.g, colour.b, colour.b);

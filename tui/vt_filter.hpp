@@ -3,6 +3,7 @@
 // queries 0.1.4 leaves unanswered, and tracks the DEC modes 0.1.4 does not report.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,7 +32,9 @@ class VtFilterSink {
 
 class VtFilter {
  public:
-  VtFilter(Rgb default_fg, Rgb default_bg) : default_fg_(default_fg), default_bg_(default_bg) {}
+  // The colours OSC 10/11 queries are answered with; unset: the query gets no answer.
+  VtFilter(std::optional<Rgb> reported_fg, std::optional<Rgb> reported_bg)
+      : default_fg_(reported_fg), default_bg_(reported_bg) {}
 
   // Sequences may be cut anywhere between calls; only an unfinished sequence is held back.
   void feed(std::string_view bytes, VtFilterSink& sink);
@@ -70,14 +73,14 @@ class VtFilter {
 
   void finish_csi(VtFilterSink& sink);
   void rewrite_dec_mode(std::string_view params, char final, VtFilterSink& sink);
-  void answer_colour(std::string_view which, Rgb colour, std::string_view terminator,
+  void answer_colour(std::string_view which, const std::optional<Rgb>& colour, std::string_view terminator,
                      VtFilterSink& sink);
   void finish_string(std::string_view terminator, VtFilterSink& sink);
   void set_dec_mode(long mode, bool on);
   void release_held(VtFilterSink& sink);
 
-  Rgb default_fg_;
-  Rgb default_bg_;
+  std::optional<Rgb> default_fg_;
+  std::optional<Rgb> default_bg_;
   TrackedModes modes_;
   State state_ = State::Ground;
   bool csi_has_control_ = false;  // C0 inside a CSI: libvterm executes it, so never rewrite

@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <clocale>
+#include <cwchar>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -198,6 +201,45 @@ std::optional<int> PtyProcess::wait_exit(Clock::duration timeout) {
   reaped_ = true;
   read_available(0ms);
   return status;
+}
+
+namespace {
+// wcwidth needs a UTF-8 locale; gtest_main sets none.
+const bool g_locale_set = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
+}  // namespace
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::string trim_right(std::string s) {
+  s.erase(s.find_last_not_of(' ') + 1);
+  return s;
+}
+
+std::string cut_columns(const std::string& line, int cols) {
+  (void)g_locale_set;
+  std::mbstate_t state{};
+  std::size_t i = 0;
+  int used = 0;
+  while (i < line.size()) {
+    wchar_t wc;
+    std::size_t n = std::mbrtowc(&wc, line.data() + i, line.size() - i, &state);
+    if (n == 0 || n == static_cast<std::size_t>(-1) || n == static_cast<std::size_t>(-2)) n = 1, wc = L'?';
+    int w = std::max(0, ::wcwidth(wc));
+    if (used + w > cols) break;
+    used += w;
+    i += n;
+  }
+  return line.substr(0, i);
 }
 
 std::string shell_quote(const std::string& s) {

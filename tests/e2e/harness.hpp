@@ -86,6 +86,10 @@ class Tmux {
 };
 
 std::string shell_quote(const std::string& s);
+std::vector<std::string> split_lines(const std::string& text);
+std::string trim_right(std::string s);
+// The first `cols` display columns of a UTF-8 line (wide characters count two).
+std::string cut_columns(const std::string& line, int cols);
 // Processes whose command line contains `marker` (to find orphans).
 std::vector<pid_t> processes_matching(const std::string& marker);
 

@@ -306,7 +306,7 @@ TEST(ScreenDifferential, RandomStreamsMatchVTermScreen) {
     StreamGenerator gen(seed);
     int rows = 4 + gen.pick(8);
     int cols = 8 + gen.pick(24);
-    Screen screen({.rows = rows, .cols = cols, .scrollback_limit = 100000});
+    Screen screen({.rows = rows, .cols = cols, .scrollback_limit = 100000, .reflow = false});
     testing::VTermOracle oracle(rows, cols);
     std::vector<std::string> history;
     for (int step = 0; step < 300; ++step) {

@@ -255,5 +255,75 @@ TEST(ScreenText, TrailingSpacesTrimmedLeadingKept) {
   EXPECT_EQ(s.screen.text_lines(), (std::vector<std::string>{"  hi", ""}));
 }
 
+TEST(ScreenWrap, AutowrapMarksTheLineAndCrLfDoesNot) {
+  ScreenWithOutput s(4, 5);
+  s.screen.feed("abcdefg\r\n12345\r\nxy");
+  EXPECT_TRUE(s.screen.line(0).wrapped());    // autowrap within one text run
+  EXPECT_FALSE(s.screen.line(1).wrapped());
+  EXPECT_FALSE(s.screen.line(2).wrapped());   // last column, then CR LF: not wrapped
+  s.screen.feed("\r\nabcde\x1b[1mf");        // a pen change between the two glyphs
+  EXPECT_TRUE(s.screen.line(3).wrapped() || s.screen.scrollback_line(0).wrapped());
+}
+
+TEST(ScreenWrap, CursorMoveAfterLastColumnIsNotAWrap) {
+  ScreenWithOutput s(4, 5);
+  s.screen.feed("abcde\x1b[2;1Hx");
+  EXPECT_FALSE(s.screen.line(0).wrapped());
+  s.screen.feed("\x1b[3;1H1234\xe4\xb8\xad");  // a wide glyph that no longer fits wraps
+  EXPECT_TRUE(s.screen.line(2).wrapped());
+}
+
+TEST(ScreenWrap, ClearingTheWholeLineDropsTheFlagPartialEraseKeepsIt) {
+  ScreenWithOutput s(4, 5);
+  s.screen.feed("abcdefg\x1b[1;3H\x1b[K");
+  EXPECT_TRUE(s.screen.line(0).wrapped());
+  EXPECT_EQ(s.screen.line(0).used(), 5);  // tmux keeps the extent on a partial erase
+  s.screen.feed("\x1b[2K");
+  EXPECT_FALSE(s.screen.line(0).wrapped());
+  EXPECT_EQ(s.screen.line(0).used(), 0);
+}
+
+TEST(ScreenReflow, ShrinkSplitsGrowJoinsCursorFollows) {
+  ScreenWithOutput s(4, 10);
+  s.screen.feed("0123456789abcde\r\nxy");
+  s.screen.resize(4, 5);
+  // The blank row under the cursor stays part of the grid, so the top line goes to history.
+  EXPECT_EQ(s.screen.scrollback_text_lines(), (std::vector<std::string>{"01234"}));
+  EXPECT_EQ(s.screen.text_lines(), (std::vector<std::string>{"56789", "abcde", "xy", ""}));
+  EXPECT_EQ(s.screen.cursor().row, 2);
+  EXPECT_EQ(s.screen.cursor().col, 2);
+  s.screen.resize(4, 20);
+  EXPECT_EQ(s.screen.text_lines(), (std::vector<std::string>{"0123456789abcde", "xy", "", ""}));
+  EXPECT_EQ(s.screen.cursor().row, 1);
+  EXPECT_EQ(s.screen.cursor().col, 2);
+}
+
+TEST(ScreenReflow, UnwrappedLongLineSplitsAndRejoins) {
+  ScreenWithOutput s(3, 10);
+  s.screen.feed("abcdefghij\r\nk");
+  s.screen.resize(3, 4);
+  EXPECT_EQ(s.screen.scrollback_text_lines(), (std::vector<std::string>{"abcd", "efgh"}));
+  EXPECT_EQ(s.screen.text_lines(), (std::vector<std::string>{"ij", "k", ""}));
+  s.screen.resize(3, 10);
+  EXPECT_EQ(s.screen.text_lines(), (std::vector<std::string>{"abcdefghij", "k", ""}));
+  EXPECT_EQ(s.screen.scrollback_size(), 0u);
+}
+
+TEST(ScreenReflow, HeightShrinkDropsRowsBelowTheCursorFirst) {
+  ScreenWithOutput s(6, 10);
+  s.screen.feed("a\r\nb\r\nc\r\nd\x1b[2;2H");
+  s.screen.resize(2, 10);
+  EXPECT_EQ(s.screen.text_lines(), (std::vector<std::string>{"a", "b"}));  // as tmux: c, d lost
+  EXPECT_EQ(s.screen.scrollback_size(), 0u);
+  EXPECT_EQ(s.screen.cursor().row, 1);
+}
+
+TEST(ScreenReflow, OffKeepsTruncating) {
+  Screen screen({.rows = 2, .cols = 10, .reflow = false});
+  screen.feed("0123456789abc");
+  screen.resize(2, 5);
+  EXPECT_EQ(screen.text_lines(), (std::vector<std::string>{"01234", "abc"}));
+}
+
 }  // namespace
 }  // namespace sddsh::tui

@@ -15,7 +15,7 @@ struct RecordingSink final : VtFilterSink {
   std::string replies;
 };
 
-VtFilter make_filter() { return VtFilter({240, 240, 240}, {0, 0, 0}); }
+VtFilter make_filter() { return VtFilter(Rgb{240, 240, 240}, Rgb{0, 0, 0}); }
 
 TEST(VtFilter, SplitsMultiParameterDecSet) {
   VtFilter filter = make_filter();
@@ -61,6 +61,14 @@ TEST(VtFilter, AnswersColourQueriesInTheQueryTerminator) {
   filter.feed("\x1b]11;?\x1b\\", sink);
   EXPECT_EQ(sink.replies, "\x1b]11;rgb:0000/0000/0000\x1b\\");
   EXPECT_EQ(sink.forwarded, "");  // answered here, never seen by libvterm
+}
+
+TEST(VtFilter, UnknownColoursLeaveColourQueriesUnanswered) {
+  VtFilter filter(std::nullopt, std::nullopt);
+  RecordingSink sink;
+  filter.feed("\x1b]10;?\x07\x1b]11;?\x1b\\x", sink);
+  EXPECT_EQ(sink.replies, "");
+  EXPECT_EQ(sink.forwarded, "x");  // swallowed: libvterm would not answer either
 }
 
 TEST(VtFilter, PassesOtherOscThrough) {

@@ -35,7 +35,7 @@ class VTermOracle {
 
   VTerm* vt_;
   VTermScreen* screen_;
-  VtFilter filter_{{240, 240, 240}, {0, 0, 0}};
+  VtFilter filter_{Rgb{240, 240, 240}, Rgb{0, 0, 0}};
   std::vector<std::vector<VTermScreenCell>> scrollback_;
 };
 

@@ -1,0 +1,43 @@
+#pragma once
+// The side panel: a list of sections, each a title and a few lines. Later parts of sddsh
+// (task queue, recording, uploads) add sections; the panel only lays them out.
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sddsh::tui {
+
+struct PanelLine {
+  std::string text;
+  enum class Tone : unsigned char { Normal, Dim, Accent, Alert } tone = Tone::Normal;
+};
+
+class PanelSection {
+ public:
+  virtual ~PanelSection() = default;
+  virtual std::string title() const = 0;
+  virtual std::vector<PanelLine> lines() const = 0;
+};
+
+// Facts about this session: agent, state, elapsed time, the agent's title.
+struct SessionFacts {
+  std::string agent;
+  enum class State : unsigned char { Running, Waiting, Exited } state = State::Running;
+  int exit_code = 0;
+  long elapsed_seconds = 0;
+  std::string title;
+};
+
+class SessionSection final : public PanelSection {
+ public:
+  explicit SessionSection(const SessionFacts& facts) : facts_(facts) {}
+  std::string title() const override { return "Session"; }
+  std::vector<PanelLine> lines() const override;
+
+ private:
+  const SessionFacts& facts_;
+};
+
+std::string format_elapsed(long seconds);
+
+}  // namespace sddsh::tui

@@ -1,0 +1,519 @@
+#include "tui/tui_session.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "shell/agent_host.hpp"
+#include "shell/event_loop.hpp"
+#include "shell/mode_tracker.hpp"
+#include "shell/outer_terminal.hpp"
+#include "shell/process_tree.hpp"
+#include "shell/signal_fd.hpp"
+#include "tui/curses_painter.hpp"
+#include "tui/input_decoder.hpp"
+#include "tui/layout.hpp"
+#include "tui/panel.hpp"
+#include "tui/paste.hpp"
+#include "tui/renderer.hpp"
+#include "tui/screen.hpp"
+#include "tui/terminal_probe.hpp"
+
+namespace sddsh::tui {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = shell::EventLoop::Clock;
+
+constexpr std::size_t kReadSize = std::size_t{64} * 1024;
+// At most ~60 frames a second: output is drawn in batches, never per read.
+constexpr auto kFrameInterval = 16ms;
+// How long a synchronized update (?2026) may hold frames before we draw anyway.
+constexpr auto kSyncHoldLimit = 250ms;
+// The rest of an escape sequence split across reads arrives within this.
+constexpr auto kInputSequenceWait = 20ms;
+constexpr int kWheelLines = 3;
+// A local terminal answers the start-up probe in a millisecond; over a slow link we give up.
+constexpr auto kProbeTimeout = std::chrono::milliseconds(500);
+
+// Modes sddsh itself sets on the user's terminal: bracketed paste and focus events, so that
+// pastes and focus reach the agent as it expects.
+constexpr std::string_view kOwnModesOn = "\x1b[?2004h\x1b[?1004h";
+constexpr std::string_view kOwnModesOff = "\x1b[?2004l\x1b[?1004l";
+constexpr std::string_view kMouseOff = "\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?1006l";
+
+enum class Mode : std::uint8_t { Normal, Prefix, Scrollback, Help, ConfirmQuit };
+
+std::vector<std::string> help_lines(const std::string& prefix) {
+  return {"sddsh keys — press " + prefix + ", then:",
+          "",
+          "  p        show or hide the side panel",
+          "  [        scroll back (PgUp PgDn ↑ ↓ g G; q leaves)",
+          "  ?        this help",
+          "  " + prefix + "      send " + prefix + " to the agent",
+          "  q        end the agent and quit",
+          "",
+          "The mouse wheel scrolls back when the agent does not use the mouse.",
+          "Any key closes this help."};
+}
+
+class TuiSession {
+ public:
+  TuiSession(const TuiOptions& options, shell::OuterTerminal& terminal, shell::SignalFd& signals,
+             shell::PtyChild child, const Layout& layout, const TerminalColours& colours);
+  // `typed`: keys that arrived before the session began (while the terminal was probed).
+  int run(const std::string& typed);
+
+ private:
+  // The agent's side.
+  void on_agent_output(std::string_view bytes);
+  void handle_screen_events();
+  void mirror_agent_modes();
+  void update_crash_reset();
+
+  // Frames.
+  void schedule_frame();
+  void draw_frame();
+  Chrome chrome() const;
+  void arm_clock();
+
+  // The user's side.
+  void on_input(short revents);
+  void handle(const InputEvent& event);
+  void handle_key(const KeyEvent& key);
+  void handle_prefix_command(const KeyEvent& key);
+  void handle_scrollback_key(const KeyEvent& key);
+  void handle_mouse(const MouseEvent& mouse);
+  void forward_to_agent(std::string_view bytes);
+  void set_mode(Mode mode);
+  void scroll_by(int lines);
+  int max_scroll() const;
+
+  void on_signals();
+  void apply_terminal_size();
+  void toggle_panel();
+  void finish();
+
+  const TuiOptions& options_;
+  shell::OuterTerminal& terminal_;
+  shell::SignalFd& signals_;
+  shell::EventLoop loop_;
+  Screen screen_;
+  shell::AgentHost agent_;
+  CursesPainter painter_;
+  Renderer renderer_;
+  InputDecoder decoder_;
+  shell::ModeTracker agent_modes_;
+  std::unique_ptr<char[]> buffer_;
+
+  SessionFacts facts_;
+  SessionSection session_section_{facts_};
+  Clock::time_point started_ = Clock::now();
+
+  shell::EventLoop::Watch input_watch_;
+  shell::EventLoop::Watch signal_watch_;
+  shell::EventLoop::Timer frame_timer_;
+  Clock::time_point frame_at_{};
+  Clock::time_point last_frame_{};
+  Clock::time_point sync_since_{};
+  bool in_sync_ = false;
+  shell::EventLoop::Timer clock_timer_;
+  shell::EventLoop::Timer input_timer_;
+
+  Mode mode_ = Mode::Normal;
+  bool panel_wanted_;
+  int scroll_offset_ = 0;
+  bool paste_bracketed_ = false;
+  PasteSanitizer paste_;
+  std::string outer_mouse_modes_;
+  std::string mirrored_modes_;
+  bool done_ = false;
+};
+
+TuiSession::TuiSession(const TuiOptions& options, shell::OuterTerminal& terminal,
+                       shell::SignalFd& signals, shell::PtyChild child, const Layout& layout,
+                       const TerminalColours& colours)
+    : options_(options),
+      terminal_(terminal),
+      signals_(signals),
+      screen_({.rows = layout.pane.rows,
+               .cols = layout.pane.cols,
+               .reported_fg = colours.foreground,
+               .reported_bg = colours.background}),
+      agent_(loop_, std::move(child),
+             {.on_output = [this](std::string_view b) { on_agent_output(b); },
+              .on_finished = [this] { finish(); }}),
+      painter_(options.output_fd, options.term, options.truecolor),
+      renderer_(painter_),
+      decoder_(options.prefix_byte),
+      buffer_(new char[kReadSize]),
+      panel_wanted_(options.panel) {
+  // Answers to the agent's queries, and its mouse and focus reports, go back into its PTY.
+  screen_.set_output([this](std::string_view bytes) { agent_.write(bytes); });
+  facts_.agent = options.agent_name;
+  input_watch_ = loop_.watch(options.input_fd, POLLIN, [this](short r) { on_input(r); });
+  signal_watch_ = loop_.watch(signals.fd(), POLLIN, [this](short) { on_signals(); });
+  painter_.send_to_terminal(kOwnModesOn);
+  renderer_.set_layout(layout);
+  mirror_agent_modes();
+}
+
+int TuiSession::run(const std::string& typed) {
+  on_signals();  // a SIGCHLD may be pending already
+  apply_terminal_size();
+  arm_clock();
+  if (!typed.empty()) {
+    std::vector<InputEvent> events;
+    decoder_.feed(typed, events);
+    for (const InputEvent& event : events) handle(event);
+  }
+  while (!done_) loop_.run_once();
+  return agent_.exit_code();
+}
+
+void TuiSession::on_agent_output(std::string_view bytes) {
+  screen_.feed(bytes);
+  agent_modes_.observe(bytes);
+  if (agent_modes_.take_changed()) mirror_agent_modes();
+  handle_screen_events();
+  schedule_frame();
+}
+
+void TuiSession::handle_screen_events() {
+  for (const ScreenEvent& event : screen_.take_events()) {
+    switch (event.kind) {
+      case ScreenEvent::Kind::Bell:
+        facts_.state = SessionFacts::State::Waiting;
+        painter_.send_to_terminal("\a");
+        break;
+      case ScreenEvent::Kind::Notification: facts_.state = SessionFacts::State::Waiting; break;
+      case ScreenEvent::Kind::Clipboard:
+        // OSC 52: the agent copies to the user's clipboard; pass it on to the real terminal.
+        painter_.send_to_terminal("\x1b]52;" + event.detail + ";" + event.text + "\a");
+        break;
+      case ScreenEvent::Kind::TitleChanged: facts_.title = event.text; break;
+    }
+  }
+}
+
+// The user's terminal encodes keys as the agent asked its terminal to (cursor keys, keypad,
+// modifyOtherKeys), so typed bytes can go to the agent unchanged. The mouse is always reported
+// to sddsh (the wheel scrolls back), in the agent's tracking mode when it has one.
+void TuiSession::mirror_agent_modes() {
+  std::string modes;
+  modes += agent_modes_.app_cursor_keys() ? "\x1b[?1h" : "\x1b[?1l";
+  modes += agent_modes_.app_keypad() ? "\x1b=" : "\x1b>";
+  modes += "\x1b[>4;" + std::to_string(agent_modes_.modify_other_keys()) + "m";
+  std::string mouse = "\x1b[?1000h\x1b[?1006h";
+  if (screen_.mouse_mode() == MouseMode::Drag) mouse += "\x1b[?1002h";
+  if (screen_.mouse_mode() == MouseMode::Move) mouse += "\x1b[?1003h";
+  if (modes != mirrored_modes_) painter_.send_to_terminal(modes);
+  if (mouse != outer_mouse_modes_) {
+    painter_.send_to_terminal(std::string(kMouseOff) + mouse);
+    outer_mouse_modes_ = mouse;
+  }
+  if (modes != mirrored_modes_) {
+    mirrored_modes_ = modes;
+    update_crash_reset();
+    schedule_frame();  // the bytes go out with the next frame
+  }
+}
+
+// What a crash must undo on the user's terminal; the normal way out leaves curses first.
+void TuiSession::update_crash_reset() {
+  terminal_.set_reset_sequence(std::string(kOwnModesOff) + std::string(kMouseOff) +
+                               "\x1b[?1l\x1b>\x1b[>4m\x1b[0 q\x1b[?1049l\x1b[?25h");
+}
+
+void TuiSession::schedule_frame() {
+  const auto now = Clock::now();
+  if (screen_.synchronized_output() && !in_sync_) {
+    in_sync_ = true;
+    sync_since_ = now;
+  } else if (!screen_.synchronized_output()) {
+    in_sync_ = false;
+  }
+  auto due = std::max(now, last_frame_ + kFrameInterval);
+  // Inside a synchronized update the agent is mid-frame: hold ours until it ends (or too long).
+  if (in_sync_) due = std::max(due, sync_since_ + kSyncHoldLimit);
+  if (frame_timer_.armed() && frame_at_ <= due) return;
+  frame_at_ = due;
+  frame_timer_ = loop_.at(due, [this] {
+    if (in_sync_ && screen_.synchronized_output() && Clock::now() < sync_since_ + kSyncHoldLimit) {
+      schedule_frame();
+      return;
+    }
+    draw_frame();
+  });
+}
+
+void TuiSession::draw_frame() {
+  facts_.elapsed_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
+  renderer_.draw(screen_, scroll_offset_, chrome());
+  last_frame_ = Clock::now();
+  in_sync_ = false;
+}
+
+Chrome TuiSession::chrome() const {
+  Chrome c;
+  c.sections.push_back(&session_section_);
+  c.status_left = "sddsh · " + facts_.agent;
+  c.status_alert = facts_.state == SessionFacts::State::Waiting;
+  if (c.status_alert) c.status_left += " · waiting for you";
+  switch (mode_) {
+    case Mode::Prefix: c.status_left += " · p panel  [ scroll  ? help  q quit"; break;
+    case Mode::Scrollback:
+      c.status_left += " · history " + std::to_string(scroll_offset_) + "/" + std::to_string(max_scroll()) +
+                       "  PgUp PgDn ↑ ↓ g G  q leaves";
+      break;
+    case Mode::Help: c.overlay = help_lines(options_.prefix_label); break;
+    case Mode::ConfirmQuit: c.overlay = {"End the agent and quit sddsh?  (y/n)"}; break;
+    case Mode::Normal: break;
+  }
+  c.status_right = options_.prefix_label + " ? help";
+  return c;
+}
+
+void TuiSession::arm_clock() {
+  // The panel's clock is the only thing that changes without output: one wake-up a second, and
+  // none when the panel is hidden.
+  if (!renderer_.layout().panel_shown()) return;
+  const auto elapsed = Clock::now() - started_;
+  const auto next = started_ + std::chrono::ceil<std::chrono::seconds>(elapsed + 1ms);
+  clock_timer_ = loop_.at(next, [this] {
+    schedule_frame();
+    arm_clock();
+  });
+}
+
+void TuiSession::on_input(short revents) {
+  if (!(revents & (POLLIN | POLLHUP | POLLERR))) return;
+  ssize_t n = ::read(options_.input_fd, buffer_.get(), kReadSize);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    input_watch_.reset();
+    agent_.terminate(SIGHUP);  // the user's terminal hung up
+    return;
+  }
+  if (n < 0) return;
+  std::vector<InputEvent> events;
+  decoder_.feed(std::string_view(buffer_.get(), static_cast<std::size_t>(n)), events);
+  for (const InputEvent& event : events) handle(event);
+  if (decoder_.has_pending()) {
+    input_timer_ = loop_.after(kInputSequenceWait, [this] {
+      std::vector<InputEvent> held;
+      decoder_.flush_pending(held);
+      for (const InputEvent& event : held) handle(event);
+    });
+  }
+  // The agent not taking input stops us reading more of it.
+  input_watch_.set_events(agent_.input_backlog() > kReadSize ? 0 : POLLIN);
+}
+
+void TuiSession::handle(const InputEvent& event) {
+  using Kind = InputEvent::Kind;
+  switch (event.kind) {
+    case Kind::Bytes: forward_to_agent(event.bytes); break;
+    case Kind::Key: handle_key(event.key); break;
+    case Kind::Prefix:
+      if (mode_ == Mode::Prefix) {
+        forward_to_agent(std::string(1, options_.prefix_byte));  // prefix twice: a literal one
+        set_mode(Mode::Normal);
+      } else {
+        set_mode(Mode::Prefix);
+      }
+      break;
+    case Kind::PasteStart:
+      paste_bracketed_ = screen_.bracketed_paste();
+      if (paste_bracketed_) forward_to_agent("\x1b[200~");
+      break;
+    case Kind::PasteData: forward_to_agent(paste_bracketed_ ? paste_.filter(event.bytes) : event.bytes); break;
+    case Kind::PasteEnd:
+      if (paste_bracketed_) forward_to_agent(paste_.finish() + "\x1b[201~");
+      paste_bracketed_ = false;
+      break;
+    case Kind::Mouse: handle_mouse(event.mouse); break;
+    case Kind::FocusIn: screen_.focus_changed(true); break;
+    case Kind::FocusOut: screen_.focus_changed(false); break;
+  }
+}
+
+void TuiSession::forward_to_agent(std::string_view bytes) {
+  if (mode_ == Mode::Scrollback) set_mode(Mode::Normal);  // typing returns to the live screen
+  if (facts_.state == SessionFacts::State::Waiting) {
+    facts_.state = SessionFacts::State::Running;  // the user answered
+    schedule_frame();
+  }
+  agent_.write(bytes);
+}
+
+void TuiSession::set_mode(Mode mode) {
+  mode_ = mode;
+  decoder_.set_decode_keys(mode != Mode::Normal);
+  if (mode != Mode::Scrollback) scroll_offset_ = 0;
+  schedule_frame();
+}
+
+void TuiSession::handle_key(const KeyEvent& key) {
+  switch (mode_) {
+    case Mode::Normal: forward_to_agent(key.bytes); break;
+    case Mode::Prefix: handle_prefix_command(key); break;
+    case Mode::Scrollback: handle_scrollback_key(key); break;
+    case Mode::Help: set_mode(Mode::Normal); break;
+    case Mode::ConfirmQuit:
+      set_mode(Mode::Normal);
+      if (key.kind == KeyEvent::Kind::Char && (key.ch == U'y' || key.ch == U'Y')) agent_.terminate(SIGHUP);
+      break;
+  }
+}
+
+void TuiSession::handle_prefix_command(const KeyEvent& key) {
+  set_mode(Mode::Normal);
+  if (key.kind != KeyEvent::Kind::Char || key.ctrl || key.alt) return;  // anything else cancels
+  switch (key.ch) {
+    case U'p': toggle_panel(); break;
+    case U'[': set_mode(Mode::Scrollback); break;
+    case U'?': set_mode(Mode::Help); break;
+    case U'q': set_mode(Mode::ConfirmQuit); break;
+    default: break;
+  }
+}
+
+void TuiSession::handle_scrollback_key(const KeyEvent& key) {
+  using K = KeyEvent::Kind;
+  const int page = std::max(1, renderer_.layout().pane.rows - 1);
+  switch (key.kind) {
+    case K::Up: scroll_by(1); break;
+    case K::Down: scroll_by(-1); break;
+    case K::PageUp: scroll_by(page); break;
+    case K::PageDown: scroll_by(-page); break;
+    case K::Home: scroll_by(max_scroll()); break;
+    case K::End: scroll_by(-max_scroll()); break;
+    case K::Escape: set_mode(Mode::Normal); break;
+    case K::Char:
+      if (key.ch == U'q') set_mode(Mode::Normal);
+      if (key.ch == U'k') scroll_by(1);
+      if (key.ch == U'j') scroll_by(-1);
+      if (key.ch == U'g') scroll_by(max_scroll());
+      if (key.ch == U'G') scroll_by(-max_scroll());
+      break;
+    default: break;
+  }
+}
+
+int TuiSession::max_scroll() const {
+  return std::max(0, static_cast<int>(screen_.scrollback_size()) + screen_.rows() - renderer_.layout().pane.rows);
+}
+
+void TuiSession::scroll_by(int lines) {
+  scroll_offset_ = std::clamp(scroll_offset_ + lines, 0, max_scroll());
+  schedule_frame();
+}
+
+void TuiSession::handle_mouse(const MouseEvent& mouse) {
+  const Rect& pane = renderer_.layout().pane;
+  const bool wheel = mouse.action == MouseEvent::Action::WheelUp || mouse.action == MouseEvent::Action::WheelDown;
+  if (screen_.mouse_mode() != MouseMode::None && mode_ == Mode::Normal && pane.contains(mouse.row, mouse.col)) {
+    const int row = mouse.row - pane.row;
+    const int col = mouse.col - pane.col;
+    unsigned mods = kModNone;
+    if (mouse.shift) mods |= kModShift;
+    if (mouse.alt) mods |= kModAlt;
+    if (mouse.ctrl) mods |= kModCtrl;
+    switch (mouse.action) {
+      case MouseEvent::Action::Press: screen_.mouse_button(mouse.button + 1, true, row, col, mods); break;
+      case MouseEvent::Action::Release: screen_.mouse_button(mouse.button + 1, false, row, col, mods); break;
+      case MouseEvent::Action::Motion: screen_.mouse_move(row, col, mods); break;
+      case MouseEvent::Action::WheelUp: screen_.mouse_button(4, true, row, col, mods); break;
+      case MouseEvent::Action::WheelDown: screen_.mouse_button(5, true, row, col, mods); break;
+    }
+    return;
+  }
+  if (!wheel) return;
+  // The agent does not use the mouse: the wheel moves through sddsh's scrollback view.
+  if (mouse.action == MouseEvent::Action::WheelUp) {
+    if (mode_ != Mode::Scrollback) set_mode(Mode::Scrollback);
+    scroll_by(kWheelLines);
+  } else if (mode_ == Mode::Scrollback) {
+    scroll_by(-kWheelLines);
+    if (scroll_offset_ == 0) set_mode(Mode::Normal);
+  }
+}
+
+void TuiSession::on_signals() {
+  for (int sig : signals_.take()) {
+    switch (sig) {
+      case SIGCHLD: agent_.reap(); break;
+      case SIGWINCH: apply_terminal_size(); break;
+      case SIGTERM:
+      case SIGHUP: agent_.terminate(sig); break;
+      default: break;
+    }
+  }
+}
+
+void TuiSession::apply_terminal_size() {
+  auto size = terminal_.size();
+  if (!size) return;
+  const int rows = size->ws_row, cols = size->ws_col;
+  if (rows != painter_.rows() || cols != painter_.cols()) painter_.resize(rows, cols);
+  const Layout layout = compute_layout(rows, cols, panel_wanted_);
+  if (layout == renderer_.layout() && screen_.rows() == layout.pane.rows && screen_.cols() == layout.pane.cols)
+    return;
+  renderer_.set_layout(layout);
+  screen_.resize(layout.pane.rows, layout.pane.cols);
+  agent_.resize({static_cast<unsigned short>(layout.pane.rows), static_cast<unsigned short>(layout.pane.cols), 0, 0});
+  arm_clock();
+  schedule_frame();
+}
+
+void TuiSession::toggle_panel() {
+  panel_wanted_ = !panel_wanted_;
+  renderer_.invalidate();
+  apply_terminal_size();
+  if (!renderer_.layout().panel_shown()) clock_timer_.reset();
+  schedule_frame();
+}
+
+void TuiSession::finish() {
+  done_ = true;
+  input_watch_.reset();
+  signal_watch_.reset();
+  frame_timer_.reset();
+  clock_timer_.reset();
+  input_timer_.reset();
+  // Leave curses first (alternate screen, cursor), then undo our own modes.
+  painter_.end();
+  terminal_.set_reset_sequence(std::string(kOwnModesOff) + std::string(kMouseOff) + "\x1b[?1l\x1b>\x1b[>4m");
+  terminal_.restore();
+}
+
+}  // namespace
+
+Result<int> run_tui(const TuiOptions& options) {
+  shell::OuterTerminal terminal(options.input_fd, options.output_fd);
+  shell::SignalFd signals{SIGCHLD, SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGPIPE};
+  shell::become_subreaper();
+
+  const winsize outer = terminal.size().value_or(winsize{24, 80, 0, 0});
+  const Layout layout = compute_layout(outer.ws_row, outer.ws_col, options.panel);
+  shell::SpawnOptions spawn = options.spawn;
+  spawn.size = {static_cast<unsigned short>(layout.pane.rows), static_cast<unsigned short>(layout.pane.cols), 0, 0};
+  auto child = shell::PtyChild::spawn(spawn);
+  if (!child) return Failure{child.error()};
+
+  // Curses writes blocking: a frame is never half-written.
+  terminal.enter_raw(/*nonblocking_output=*/false);
+  std::string typed;
+  const TerminalColours colours =
+      probe_terminal_colours(options.input_fd, options.output_fd, kProbeTimeout, typed);
+  TuiSession session(options, terminal, signals, std::move(*child), layout, colours);
+  return session.run(typed);
+}
+
+}  // namespace sddsh::tui
