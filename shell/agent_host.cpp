@@ -58,11 +58,13 @@ void AgentHost::write(std::string_view bytes) {
 }
 
 void AgentHost::flush_input() {
+  const bool was_backlogged = input_backlogged();
   while (!input_pending_.empty() && !master_closed_) {
     ssize_t n = ::write(child_.master(), input_pending_.data(), input_pending_.size());
-    if (n <= 0) return;  // EAGAIN: the agent is not reading; wait for POLLOUT
+    if (n <= 0) break;  // EAGAIN: the agent is not reading; wait for POLLOUT
     input_pending_.erase(0, static_cast<std::size_t>(n));
   }
+  if (was_backlogged && !input_backlogged() && callbacks_.on_input_drained) callbacks_.on_input_drained();
 }
 
 void AgentHost::send_end_of_file() {

@@ -22,7 +22,13 @@ class AgentHost {
     std::function<void(std::string_view)> on_output;
     // The agent exited and its output is drained (or sddsh ended it): nothing more will come.
     std::function<void()> on_finished;
+    // The agent took all queued input: a paused reader of the user's input may read again.
+    std::function<void()> on_input_drained;
   };
+
+  // Input queued beyond this makes the caller stop reading the user's input until drained.
+  static constexpr std::size_t kInputBacklogLimit = std::size_t{64} * 1024;
+  bool input_backlogged() const { return input_pending_.size() > kInputBacklogLimit; }
 
   AgentHost(EventLoop& loop, PtyChild child, Callbacks callbacks);
   AgentHost(const AgentHost&) = delete;

@@ -32,6 +32,7 @@ class PassthroughSession {
   void on_agent_output(std::string_view bytes);
   void on_input(short revents);
   void on_output_writable();
+  void resume_input();
   void on_signals();
   void write_output(std::string_view bytes);
   void finish();
@@ -58,7 +59,8 @@ PassthroughSession::PassthroughSession(const PassthroughOptions& options, OuterT
       signals_(signals),
       agent_(loop_, std::move(child),
              {.on_output = [this](std::string_view b) { on_agent_output(b); },
-              .on_finished = [this] { finish(); }}),
+              .on_finished = [this] { finish(); },
+              .on_input_drained = [this] { resume_input(); }}),
       buffer_(new char[kReadSize]) {
   input_watch_ = loop_.watch(terminal.input_fd(), POLLIN, [this](short r) { on_input(r); });
   output_watch_ = loop_.watch(terminal.output_fd(), 0, [this](short) { on_output_writable(); });
@@ -114,8 +116,12 @@ void PassthroughSession::on_input(short revents) {
     if (terminal_.input_is_tty()) agent_.terminate(SIGHUP);
     else agent_.send_end_of_file();
   }
-  // The agent not taking input stops us reading more of it.
-  if (input_watch_.armed()) input_watch_.set_events(agent_.input_backlog() ? 0 : POLLIN);
+  // The agent not taking input stops us reading more of it, until it drained (resume_input).
+  if (input_watch_.armed() && agent_.input_backlogged()) input_watch_.set_events(0);
+}
+
+void PassthroughSession::resume_input() {
+  if (input_watch_.armed()) input_watch_.set_events(POLLIN);
 }
 
 void PassthroughSession::on_signals() {
@@ -133,7 +139,6 @@ void PassthroughSession::on_signals() {
       default: break;  // SIGPIPE: the failed write says it already
     }
   }
-  if (input_watch_.armed()) input_watch_.set_events(agent_.input_backlog() ? 0 : POLLIN);
 }
 
 void PassthroughSession::finish() {

@@ -539,16 +539,23 @@ std::size_t InputDecoder::step_bytes(std::string_view data, std::size_t pos, Tai
   emit.bytes(data.substr(pos, stop - pos));
   if (stop == data.size()) return stop;
   if (data[stop] == prefix_byte_) {
-    emit.signal(InputEvent::Kind::Prefix);
+    emit_prefix(emit);
     return stop + 1;
   }
   return step_escape(data, stop, tail, emit);
 }
 
+// What follows the prefix key is a command key for sddsh, even when it arrives in the same read:
+// decode it as a key (its exact bytes still go to the agent if the consumer says so).
+void InputDecoder::emit_prefix(Emitter& emit) {
+  emit.signal(InputEvent::Kind::Prefix);
+  decode_keys_ = true;
+}
+
 std::size_t InputDecoder::step_key(std::string_view data, std::size_t pos, Tail tail,
                                    Emitter& emit) {
   if (data[pos] == prefix_byte_) {
-    emit.signal(InputEvent::Kind::Prefix);
+    emit_prefix(emit);
     return pos + 1;
   }
   if (data[pos] == kEsc) return step_escape(data, pos, tail, emit);
@@ -651,7 +658,7 @@ bool InputDecoder::handle_own_sequence(char introducer, std::string_view params,
     return true;
   }
   if (is_prefix_sequence(params, final)) {
-    emit.signal(InputEvent::Kind::Prefix);
+    emit_prefix(emit);
     return true;
   }
   return false;

@@ -78,7 +78,7 @@ class InputDecoder {
   explicit InputDecoder(char prefix_byte = 0x1d) : prefix_byte_(prefix_byte) {}
   void set_prefix_byte(char prefix_byte) { prefix_byte_ = prefix_byte; }
   // When true, every complete key comes as a Key event (sddsh's own modes); when false, keys
-  // come as Bytes runs.
+  // come as Bytes runs. The prefix key turns it on by itself (see emit_prefix).
   void set_decode_keys(bool decode) { decode_keys_ = decode; }
 
   // Appends the events for `bytes`. Sequences may be split across calls anywhere.
@@ -97,6 +97,7 @@ class InputDecoder {
   void process(std::string_view data, Tail tail, Emitter& emit);
   std::size_t step_paste(std::string_view data, std::size_t pos, Tail tail, Emitter& emit);
   std::size_t step_bytes(std::string_view data, std::size_t pos, Tail tail, Emitter& emit);
+  void emit_prefix(Emitter& emit);
   std::size_t step_key(std::string_view data, std::size_t pos, Tail tail, Emitter& emit);
   std::size_t step_escape(std::string_view data, std::size_t pos, Tail tail, Emitter& emit);
   std::size_t step_alt_key(std::string_view data, std::size_t pos, Tail tail, Emitter& emit);

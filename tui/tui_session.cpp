@@ -147,7 +147,8 @@ TuiSession::TuiSession(const TuiOptions& options, shell::OuterTerminal& terminal
                .reported_bg = colours.background}),
       agent_(loop_, std::move(child),
              {.on_output = [this](std::string_view b) { on_agent_output(b); },
-              .on_finished = [this] { finish(); }}),
+              .on_finished = [this] { finish(); },
+              .on_input_drained = [this] { if (input_watch_.armed()) input_watch_.set_events(POLLIN); }}),
       painter_(options.output_fd, options.term, options.truecolor),
       renderer_(painter_),
       decoder_(options.prefix_byte),
@@ -311,8 +312,8 @@ void TuiSession::on_input(short revents) {
       for (const InputEvent& event : held) handle(event);
     });
   }
-  // The agent not taking input stops us reading more of it.
-  input_watch_.set_events(agent_.input_backlog() > kReadSize ? 0 : POLLIN);
+  // The agent not taking input stops us reading more of it, until it drained.
+  if (input_watch_.armed() && agent_.input_backlogged()) input_watch_.set_events(0);
 }
 
 void TuiSession::handle(const InputEvent& event) {

@@ -73,12 +73,11 @@ TEST_P(TuiAgents, PaneShowsTheAgentAsTmuxDoes) {
   tmux_.resize_window("sddsh", 90, 27);
   expect_same(26, 90, "after resize to 90x26");
 
-  // Showing the panel narrows the agent's pane: 120 columns → panel 36, separator 1, pane 83.
-  tmux_.resize_window("direct", 83, 26);
-  tmux_.resize_window("sddsh", 120, 27);
+  // Showing the panel narrows the agent's pane: 90 columns → panel 27, separator 1, pane 62.
   tmux_.send_keys("sddsh", {"C-]"});
   tmux_.send_literal("sddsh", "p");
-  expect_same(26, 83, "after showing the panel");
+  tmux_.resize_window("direct", 62, 26);
+  expect_same(26, 62, "after showing the panel");
 }
 
 INSTANTIATE_TEST_SUITE_P(RealAgents, TuiAgents, ::testing::ValuesIn(all_agent_setups()),

@@ -204,7 +204,7 @@ TEST(InputDecoderBytes, HeldSequenceAndTheRestOfTheReadFormOneRun) {
 
 TEST(InputDecoderBytes, BrokenSequenceIsPassedOnAndTheBreakingByteStillCounts) {
   // A control byte inside a CSI ends it; the prefix byte there is still the prefix key.
-  EXPECT_EQ(decode("\x1b[1\x1dz"), (Lines{"bytes:\\e[1", "prefix", "bytes:z"}));
+  EXPECT_EQ(decode("\x1b[1\x1dz"), (Lines{"bytes:\\e[1", "prefix", "key:Char'z'"}));
   EXPECT_EQ(decode("\x1b[1\rz"), (Lines{"bytes:\\e[1\\x0dz"}));
 }
 
@@ -440,7 +440,7 @@ TEST(InputDecoderPrefix, AllThreeFormsInBothModes) {
   }
   EXPECT_EQ(decode("ab\x1d"
                    "cd"),
-            (Lines{"bytes:ab", "prefix", "bytes:cd"}));
+            (Lines{"bytes:ab", "prefix", "key:Char'c'", "key:Char'd'"}));
 }
 
 TEST(InputDecoderPrefix, KittyLockBitsAndAlternatesStillMatch) {
@@ -463,7 +463,7 @@ TEST(InputDecoderPrefix, OtherPrefixBytesDeriveTheirForms) {
   InputDecoder decoder;
   decoder.set_prefix_byte(0x01);  // Ctrl-A, as in screen
   EXPECT_EQ(describe(feed_pieces(decoder, {"\x01\x1b[27;5;97~\x1b[97;5u\x1d"})),
-            (Lines{"prefix", "prefix", "prefix", "bytes:\\x1d"}));
+            (Lines{"prefix", "prefix", "prefix", "key:Char']'+ctrl"}));
   InputDecoder space;
   space.set_prefix_byte(0x00);  // Ctrl-Space
   EXPECT_EQ(describe(feed_pieces(space, {std::string("\0\x1b[32;5u", 8)})),
@@ -745,3 +745,18 @@ TEST(InputDecoderRandom, BytesModeForwardsEverythingThatIsNotOurs) {
 
 }  // namespace
 }  // namespace sddsh::tui
+
+// The key after the prefix is sddsh's command even when both come in one read (fast typing, or
+// keys sent together): the decoder does not wait for the consumer to switch modes.
+TEST(InputDecoderPrefix, KeyAfterThePrefixInTheSameReadIsDecoded) {
+  using sddsh::tui::InputDecoder;
+  using sddsh::tui::InputEvent;
+  InputDecoder decoder;
+  std::vector<InputEvent> events;
+  decoder.feed("\x1dq", events);
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0].kind, InputEvent::Kind::Prefix);
+  ASSERT_EQ(events[1].kind, InputEvent::Kind::Key);
+  EXPECT_EQ(events[1].key.ch, U'q');
+  EXPECT_EQ(events[1].key.bytes, "q");
+}
