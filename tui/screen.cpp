@@ -261,9 +261,15 @@ Screen::Screen(const ScreenOptions& options, OutputFn to_agent)
   const VTermColor bg = to_vterm(options.default_bg);
   vterm_state_set_default_colors(state, &fg, &bg);
   vterm_state_reset(state, 1);
+  if (options.colours_pending) filter_.hold_colour_queries();
 }
 
 Screen::~Screen() = default;
+
+void Screen::settle_reported_colours(std::optional<Rgb> fg, std::optional<Rgb> bg) {
+  FilterSink sink(*this);
+  filter_.settle_colours(fg, bg, sink);
+}
 
 void Screen::feed(std::string_view bytes) {
   FilterSink sink(*this);

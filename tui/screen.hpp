@@ -31,6 +31,9 @@ struct ScreenOptions {
   // Unset: no answer, as from tmux 3.3 — an invented colour makes agents pick another theme.
   std::optional<Rgb> reported_fg = Rgb{240, 240, 240};
   std::optional<Rgb> reported_bg = Rgb{0, 0, 0};
+  // The colours are not known yet (the user's terminal is being asked): queries wait for
+  // settle_reported_colours().
+  bool colours_pending = false;
   // Rewrap the primary screen and its scrollback when the width changes, and keep or drop lines
   // on a height change, as tmux does. Off: cut and pad like libvterm's VTermScreen.
   bool reflow = true;
@@ -78,6 +81,8 @@ class Screen {
   void feed(std::string_view bytes);
   void resize(int rows, int cols);
   void set_output(OutputFn to_agent) { to_agent_ = std::move(to_agent); }
+  // The user's terminal answered (or not): held colour queries are answered now.
+  void settle_reported_colours(std::optional<Rgb> fg, std::optional<Rgb> bg);
 
   int rows() const { return rows_; }
   int cols() const { return cols_; }

@@ -1,15 +1,10 @@
 #include "tui/terminal_probe.hpp"
 
-#include <poll.h>
-#include <unistd.h>
-
 #include <charconv>
 
 namespace sddsh::tui {
 
 namespace {
-
-constexpr std::string_view kQueries = "\x1b]10;?\x1b\\\x1b]11;?\x1b\\\x1b[c";
 
 std::optional<std::uint8_t> parse_channel(std::string_view hex) {
   if (hex.empty() || hex.size() > 4) return std::nullopt;
@@ -79,31 +74,6 @@ bool take_probe_replies(std::string& buffer, TerminalColours& colours, std::stri
   }
   buffer.erase(0, i);
   return done;
-}
-
-TerminalColours probe_terminal_colours(int input_fd, int output_fd, std::chrono::milliseconds timeout,
-                                       std::string& typed) {
-  TerminalColours colours;
-  if (::write(output_fd, kQueries.data(), kQueries.size()) != static_cast<ssize_t>(kQueries.size()))
-    return colours;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string buffer;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd pfd{input_fd, POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
-    char chunk[1024];
-    const ssize_t n = ::read(input_fd, chunk, sizeof chunk);
-    if (n <= 0) break;
-    buffer.append(chunk, static_cast<std::size_t>(n));
-    if (take_probe_replies(buffer, colours, typed)) {
-      typed += buffer;  // what follows the last reply was typed
-      return colours;
-    }
-  }
-  typed += buffer;  // no DA1 reply in time: whatever came is input
-  return colours;
 }
 
 }  // namespace sddsh::tui

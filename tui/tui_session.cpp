@@ -40,6 +40,8 @@ constexpr auto kInputSequenceWait = 20ms;
 constexpr int kWheelLines = 3;
 // A local terminal answers the start-up probe in a millisecond; over a slow link we give up.
 constexpr auto kProbeTimeout = std::chrono::milliseconds(500);
+// The terminal's default colours, then DA1, which every terminal answers: its reply ends the probe.
+constexpr std::string_view kProbeQueries = "\x1b]10;?\x1b\\\x1b]11;?\x1b\\\x1b[c";
 
 // Modes sddsh itself sets on the user's terminal: bracketed paste and focus events, so that
 // pastes and focus reach the agent as it expects.
@@ -53,7 +55,7 @@ std::vector<std::string> help_lines(const std::string& prefix) {
   return {"sddsh keys — press " + prefix + ", then:",
           "",
           "  p        show or hide the side panel",
-          "  [        scroll back (PgUp PgDn ↑ ↓ g G; q leaves)",
+          "  [        scroll back (PgUp PgDn ↑ ↓ g G; q or typing leaves)",
           "  ?        this help",
           "  " + prefix + "      send " + prefix + " to the agent",
           "  q        end the agent and quit",
@@ -65,9 +67,8 @@ std::vector<std::string> help_lines(const std::string& prefix) {
 class TuiSession {
  public:
   TuiSession(const TuiOptions& options, shell::OuterTerminal& terminal, shell::SignalFd& signals,
-             shell::PtyChild child, const Layout& layout, const TerminalColours& colours);
-  // `typed`: keys that arrived before the session began (while the terminal was probed).
-  int run(const std::string& typed);
+             shell::PtyChild child, const Layout& layout);
+  int run();
 
  private:
   // The agent's side.
@@ -93,6 +94,9 @@ class TuiSession {
   void set_mode(Mode mode);
   void scroll_by(int lines);
   int max_scroll() const;
+
+  void start_probe();
+  void finish_probe();
 
   void on_signals();
   void apply_terminal_size();
@@ -128,6 +132,10 @@ class TuiSession {
   Mode mode_ = Mode::Normal;
   bool panel_wanted_;
   int scroll_offset_ = 0;
+  bool probing_ = false;
+  std::string probe_buffer_;
+  TerminalColours probe_colours_;
+  shell::EventLoop::Timer probe_timer_;
   bool paste_bracketed_ = false;
   PasteSanitizer paste_;
   std::string outer_mouse_modes_;
@@ -136,15 +144,11 @@ class TuiSession {
 };
 
 TuiSession::TuiSession(const TuiOptions& options, shell::OuterTerminal& terminal,
-                       shell::SignalFd& signals, shell::PtyChild child, const Layout& layout,
-                       const TerminalColours& colours)
+                       shell::SignalFd& signals, shell::PtyChild child, const Layout& layout)
     : options_(options),
       terminal_(terminal),
       signals_(signals),
-      screen_({.rows = layout.pane.rows,
-               .cols = layout.pane.cols,
-               .reported_fg = colours.foreground,
-               .reported_bg = colours.background}),
+      screen_({.rows = layout.pane.rows, .cols = layout.pane.cols, .colours_pending = true}),
       agent_(loop_, std::move(child),
              {.on_output = [this](std::string_view b) { on_agent_output(b); },
               .on_finished = [this] { finish(); },
@@ -164,15 +168,11 @@ TuiSession::TuiSession(const TuiOptions& options, shell::OuterTerminal& terminal
   mirror_agent_modes();
 }
 
-int TuiSession::run(const std::string& typed) {
+int TuiSession::run() {
   on_signals();  // a SIGCHLD may be pending already
+  start_probe();
   apply_terminal_size();
   arm_clock();
-  if (!typed.empty()) {
-    std::vector<InputEvent> events;
-    decoder_.feed(typed, events);
-    for (const InputEvent& event : events) handle(event);
-  }
   while (!done_) loop_.run_once();
   return agent_.exit_code();
 }
@@ -302,8 +302,19 @@ void TuiSession::on_input(short revents) {
     return;
   }
   if (n < 0) return;
+  std::string_view input(buffer_.get(), static_cast<std::size_t>(n));
+  std::string typed;
+  if (probing_) {
+    // The terminal's answers to our start-up probe come first; they are not the user's keys.
+    probe_buffer_ += input;
+    if (take_probe_replies(probe_buffer_, probe_colours_, typed)) {
+      typed += std::exchange(probe_buffer_, {});  // typed after the last reply
+      finish_probe();
+    }
+    input = typed;
+  }
   std::vector<InputEvent> events;
-  decoder_.feed(std::string_view(buffer_.get(), static_cast<std::size_t>(n)), events);
+  decoder_.feed(input, events);
   for (const InputEvent& event : events) handle(event);
   if (decoder_.has_pending()) {
     input_timer_ = loop_.after(kInputSequenceWait, [this] {
@@ -314,6 +325,28 @@ void TuiSession::on_input(short revents) {
   }
   // The agent not taking input stops us reading more of it, until it drained.
   if (input_watch_.armed() && agent_.input_backlogged()) input_watch_.set_events(0);
+}
+
+// The user's terminal is asked for its colours while everything else goes on; the agent's colour
+// queries wait for the answer (a local terminal answers within a millisecond).
+void TuiSession::start_probe() {
+  probing_ = true;
+  painter_.send_to_terminal(kProbeQueries);
+  schedule_frame();
+  probe_timer_ = loop_.after(kProbeTimeout, [this] { finish_probe(); });
+}
+
+void TuiSession::finish_probe() {
+  if (!probing_) return;
+  probing_ = false;
+  probe_timer_.reset();
+  screen_.settle_reported_colours(probe_colours_.foreground, probe_colours_.background);
+  if (!probe_buffer_.empty()) {
+    // An unfinished reply at the deadline: whatever it was, it goes on as input.
+    std::vector<InputEvent> events;
+    decoder_.feed(std::exchange(probe_buffer_, {}), events);
+    for (const InputEvent& event : events) handle(event);
+  }
 }
 
 void TuiSession::handle(const InputEvent& event) {
@@ -388,23 +421,16 @@ void TuiSession::handle_prefix_command(const KeyEvent& key) {
 void TuiSession::handle_scrollback_key(const KeyEvent& key) {
   using K = KeyEvent::Kind;
   const int page = std::max(1, renderer_.layout().pane.rows - 1);
-  switch (key.kind) {
-    case K::Up: scroll_by(1); break;
-    case K::Down: scroll_by(-1); break;
-    case K::PageUp: scroll_by(page); break;
-    case K::PageDown: scroll_by(-page); break;
-    case K::Home: scroll_by(max_scroll()); break;
-    case K::End: scroll_by(-max_scroll()); break;
-    case K::Escape: set_mode(Mode::Normal); break;
-    case K::Char:
-      if (key.ch == U'q') set_mode(Mode::Normal);
-      if (key.ch == U'k') scroll_by(1);
-      if (key.ch == U'j') scroll_by(-1);
-      if (key.ch == U'g') scroll_by(max_scroll());
-      if (key.ch == U'G') scroll_by(-max_scroll());
-      break;
-    default: break;
-  }
+  const bool plain_char = key.kind == K::Char && !key.ctrl && !key.alt;
+  if (key.kind == K::Up || (plain_char && key.ch == U'k')) return scroll_by(1);
+  if (key.kind == K::Down || (plain_char && key.ch == U'j')) return scroll_by(-1);
+  if (key.kind == K::PageUp) return scroll_by(page);
+  if (key.kind == K::PageDown) return scroll_by(-page);
+  if (key.kind == K::Home || (plain_char && key.ch == U'g')) return scroll_by(max_scroll());
+  if (key.kind == K::End || (plain_char && key.ch == U'G')) return scroll_by(-max_scroll());
+  if (key.kind == K::Escape || (plain_char && key.ch == U'q')) return set_mode(Mode::Normal);
+  // Any other key means the user is typing again: back to the live screen, key included.
+  forward_to_agent(key.bytes);
 }
 
 int TuiSession::max_scroll() const {
@@ -488,6 +514,7 @@ void TuiSession::finish() {
   frame_timer_.reset();
   clock_timer_.reset();
   input_timer_.reset();
+  probe_timer_.reset();
   // Leave curses first (alternate screen, cursor), then undo our own modes.
   painter_.end();
   terminal_.set_reset_sequence(std::string(kOwnModesOff) + std::string(kMouseOff) + "\x1b[?1l\x1b>\x1b[>4m");
@@ -510,11 +537,8 @@ Result<int> run_tui(const TuiOptions& options) {
 
   // Curses writes blocking: a frame is never half-written.
   terminal.enter_raw(/*nonblocking_output=*/false);
-  std::string typed;
-  const TerminalColours colours =
-      probe_terminal_colours(options.input_fd, options.output_fd, kProbeTimeout, typed);
-  TuiSession session(options, terminal, signals, std::move(*child), layout, colours);
-  return session.run(typed);
+  TuiSession session(options, terminal, signals, std::move(*child), layout);
+  return session.run();
 }
 
 }  // namespace sddsh::tui

@@ -1,5 +1,7 @@
 #include "tui/vt_filter.hpp"
 
+#include <utility>
+
 #include <charconv>
 #include <cstdio>
 
@@ -261,8 +263,20 @@ void VtFilter::finish_string(std::string_view terminator, VtFilterSink& sink) {
 }
 
 // Answered in the terminator the query used: some agents only accept the one they sent.
+void VtFilter::settle_colours(std::optional<Rgb> fg, std::optional<Rgb> bg, VtFilterSink& sink) {
+  default_fg_ = fg;
+  default_bg_ = bg;
+  colours_settled_ = true;
+  for (const HeldQuery& query : std::exchange(held_queries_, {}))
+    answer_colour(query.which, query.which == "10" ? default_fg_ : default_bg_, query.terminator, sink);
+}
+
 void VtFilter::answer_colour(std::string_view which, const std::optional<Rgb>& known,
                              std::string_view terminator, VtFilterSink& sink) {
+  if (!colours_settled_) {
+    held_queries_.push_back({std::string(which), std::string(terminator)});
+    return;
+  }
   if (!known) return;  // the user's terminal did not say: no answer beats a wrong one
   const Rgb& colour = *known;
   char rgb[32];

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sddsh::tui {
 
@@ -35,6 +36,11 @@ class VtFilter {
   // The colours OSC 10/11 queries are answered with; unset: the query gets no answer.
   VtFilter(std::optional<Rgb> reported_fg, std::optional<Rgb> reported_bg)
       : default_fg_(reported_fg), default_bg_(reported_bg) {}
+
+  // While the user's terminal has not yet said its colours, colour queries wait; settling
+  // answers them (or, with nothing known, drops them).
+  void hold_colour_queries() { colours_settled_ = false; }
+  void settle_colours(std::optional<Rgb> fg, std::optional<Rgb> bg, VtFilterSink& sink);
 
   // Sequences may be cut anywhere between calls; only an unfinished sequence is held back.
   void feed(std::string_view bytes, VtFilterSink& sink);
@@ -81,6 +87,12 @@ class VtFilter {
 
   std::optional<Rgb> default_fg_;
   std::optional<Rgb> default_bg_;
+  bool colours_settled_ = true;
+  struct HeldQuery {
+    std::string which;       // "10" or "11"
+    std::string terminator;  // the one the query used
+  };
+  std::vector<HeldQuery> held_queries_;
   TrackedModes modes_;
   State state_ = State::Ground;
   bool csi_has_control_ = false;  // C0 inside a CSI: libvterm executes it, so never rewrite

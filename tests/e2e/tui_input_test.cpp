@@ -110,7 +110,8 @@ TEST(TuiMouse, ForwardedOnlyWhenTheAgentEnabledIt) {
     ASSERT_TRUE(wait_until([&] { return ::access(file.c_str(), F_OK) == 0; }, 10s));
     term.write("\x1b[<0;5;3M\x1b[<0;5;3m\x1b[<64;5;3M\x1b[I");  // click at column 5, row 3; wheel; focus in
     term.write("<END>");
-    ASSERT_TRUE(wait_until([&] { return read_file(file).ends_with("<END>"); }, 10s)) << read_file(file);
+    ASSERT_TRUE(wait_until([&] { return read_file(file).ends_with("<END>"); }, 10s))
+        << "agent got: " << read_file(file) << "\nscreen: " << term.output().substr(term.output().size() > 400 ? term.output().size() - 400 : 0);
     term.write("\x1d");  // prefix
     term.write("q");
     term.write("y");

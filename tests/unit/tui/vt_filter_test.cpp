@@ -71,6 +71,28 @@ TEST(VtFilter, UnknownColoursLeaveColourQueriesUnanswered) {
   EXPECT_EQ(sink.forwarded, "x");  // swallowed: libvterm would not answer either
 }
 
+TEST(VtFilter, ColourQueriesWaitUntilTheColoursAreSettled) {
+  VtFilter filter(std::nullopt, std::nullopt);
+  filter.hold_colour_queries();
+  RecordingSink sink;
+  filter.feed("\x1b]11;?\x07\x1b]10;?\x1b\\", sink);
+  EXPECT_EQ(sink.replies, "");
+  filter.settle_colours(Rgb{1, 2, 3}, Rgb{0x10, 0x20, 0x30}, sink);
+  EXPECT_EQ(sink.replies, "\x1b]11;rgb:1010/2020/3030\x07\x1b]10;rgb:0101/0202/0303\x1b\\");
+  sink.replies.clear();
+  filter.feed("\x1b]11;?\x07", sink);  // settled: answered at once
+  EXPECT_EQ(sink.replies, "\x1b]11;rgb:1010/2020/3030\x07");
+}
+
+TEST(VtFilter, HeldColourQueriesAreDroppedWhenNothingIsKnown) {
+  VtFilter filter(std::nullopt, std::nullopt);
+  filter.hold_colour_queries();
+  RecordingSink sink;
+  filter.feed("\x1b]11;?\x07", sink);
+  filter.settle_colours(std::nullopt, std::nullopt, sink);
+  EXPECT_EQ(sink.replies, "");
+}
+
 TEST(VtFilter, PassesOtherOscThrough) {
   VtFilter filter = make_filter();
   RecordingSink sink;
