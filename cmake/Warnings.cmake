@@ -7,6 +7,12 @@ target_compile_options(sddsh_build_flags INTERFACE -Wall -Wextra -Wpedantic -Wsh
 if(SDDSH_WERROR)
   target_compile_options(sddsh_build_flags INTERFACE -Werror)
 endif()
+if(SDDSH_FUZZ)
+  # Every library is instrumented for coverage so the fuzzer sees into it.
+  target_compile_options(sddsh_build_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-omit-frame-pointer)
+  target_link_options(sddsh_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
 if(SDDSH_SANITIZE)
   target_compile_options(sddsh_build_flags INTERFACE -fsanitize=address,undefined
     -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
