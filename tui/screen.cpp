@@ -76,8 +76,13 @@ void Screen::VTermDeleter::operator()(VTerm* vt) const { vterm_free(vt); }
 class Screen::FilterSink final : public VtFilterSink {
  public:
   explicit FilterSink(Screen& screen) : screen_(screen) {}
-  void forward(std::string_view bytes) override {
-    vterm_input_write(screen_.vt_.get(), bytes.data(), bytes.size());
+  void forward(std::string_view bytes) override { screen_.forward_to_vterm(bytes); }
+  void text(std::string_view bytes) override {
+    if (screen_.fast_text_ && screen_.filter_.text_safety().safe()) {
+      screen_.write_text(bytes);
+    } else {
+      screen_.forward_to_vterm(bytes);
+    }
   }
   void reply(std::string_view bytes) override { screen_.reply(bytes); }
 
@@ -100,15 +105,20 @@ struct Screen::Callbacks {
 
   static int putglyph(VTermGlyphInfo* info, VTermPos pos, void* user) {
     Screen& s = self(user);
-    if (pos.row < 0 || pos.row >= s.rows_ || pos.col < 0 || pos.col >= s.cols_) return 0;
+    if (pos.row < 0 || pos.row >= s.rows_ || pos.col < 0 || pos.col >= s.cols_) {
+      s.last_plain_.ch = 0;
+      return 0;
+    }
     if (info->width == 1 && info->chars[0] != 0 && info->chars[1] == 0 && !info->protected_cell) {
       // Plain text: no allocation, nothing that can throw.
+      s.last_plain_ = {pos.row, pos.col, info->dwl ? 0 : static_cast<char32_t>(info->chars[0])};
       if (pos.col == 0) [[unlikely]] s.note_line_start(pos.row);
       s.row_line(pos.row).set(pos.col, static_cast<char32_t>(info->chars[0]), {}, 1, s.pen_);
       s.mark_dirty(pos.row);
       if (pos.col + 2 >= s.cols_) [[unlikely]] s.note_right_edge(pos.row, pos.col, 1);
       return 1;
     }
+    s.last_plain_.ch = 0;
     // Same cap as VTermScreen: a base character and up to five combining marks.
     char32_t chars[VTERM_MAX_CHARS_PER_CELL];
     std::size_t count = 0;
@@ -245,6 +255,7 @@ Screen::Screen(const ScreenOptions& options, OutputFn to_agent)
       filter_(options.reported_fg, options.reported_bg),
       scrollback_limit_(options.scrollback_limit),
       reflow_(options.reflow),
+      fast_text_(options.fast_text),
       rows_(std::max(options.rows, 1)),
       cols_(std::max(options.cols, 1)),
       primary_grid_(static_cast<std::size_t>(rows_), Line(cols_)),
@@ -274,6 +285,20 @@ void Screen::settle_reported_colours(std::optional<Rgb> fg, std::optional<Rgb> b
 void Screen::feed(std::string_view bytes) {
   FilterSink sink(*this);
   filter_.feed(bytes, sink);
+  sync_cursor();
+}
+
+// 0.1.4 can move its cursor without telling: a DECRC in origin mode reports the saved position,
+// then clamps it into the scroll region silently. Its own word is final.
+void Screen::sync_cursor() {
+  VTermPos pos;
+  vterm_state_get_cursorpos(vterm_obtain_state(vt_.get()), &pos);
+  const int row = std::clamp(pos.row, 0, rows_ - 1);
+  const int col = std::clamp(pos.col, 0, cols_ - 1);
+  if (row == cursor_.row && col == cursor_.col) return;
+  cursor_.row = row;
+  cursor_.col = col;
+  cursor_dirty_ = true;
 }
 
 void Screen::resize(int rows, int cols) {

@@ -37,6 +37,10 @@ struct ScreenOptions {
   // Rewrap the primary screen and its scrollback when the width changes, and keep or drop lines
   // on a height change, as tmux does. Off: cut and pad like libvterm's VTermScreen.
   bool reflow = true;
+  // Runs of printable ASCII are written into the grid directly instead of glyph by glyph
+  // through libvterm (see write_text in screen_text.cpp). Off: every glyph takes the slow path,
+  // which the differential test compares the fast one with.
+  bool fast_text = true;
 };
 
 enum class CursorShape : std::uint8_t { Block, Underline, BarLeft };
@@ -144,6 +148,14 @@ class Screen {
   std::vector<Line> take_primary_lines();
   int last_text_row() const;
   void place_vterm_cursor(const CursorState& target);
+  void sync_cursor();
+  // The fast path for plain text (screen_text.cpp).
+  void write_text(std::string_view span);
+  std::size_t write_run(std::string_view span, std::size_t sent, std::size_t begin,
+                        std::size_t end);
+  std::optional<int> column_after_plain_glyph(char drawn) const;
+  void forward_to_vterm(std::string_view bytes);
+  void move_vterm_cursor_right(int columns);
   // Autowrap detection (see note_line_start in screen_grid.cpp); off the per-glyph fast path.
   void note_right_edge(int row, int col, int width);
   void note_line_start(int row);
@@ -163,6 +175,7 @@ class Screen {
   VtFilter filter_;
   std::size_t scrollback_limit_;
   bool reflow_;
+  bool fast_text_;
   int rows_;
   int cols_;
 
@@ -182,6 +195,14 @@ class Screen {
   bool wrap_phantom_ = false;  // the glyph filled the last column (libvterm's pending wrap)
   int wrap_row_ = 0;
   int wrap_col_ = 0;
+  // The last glyph libvterm drew, when it was one narrow unprotected character on a normal
+  // line (ch 0 otherwise): the fast path checks that libvterm drew a run's first character so.
+  struct PlainGlyph {
+    int row = 0;
+    int col = 0;
+    char32_t ch = 0;
+  };
+  PlainGlyph last_plain_;
   std::optional<CursorState> resize_cursor_;  // where a reflowing resize put the cursor
   bool reverse_video_ = false;
   MouseMode mouse_mode_ = MouseMode::None;

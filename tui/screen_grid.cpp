@@ -147,6 +147,10 @@ void Screen::resize_grids(int rows, int cols, int& cursor_row_delta, int& cursor
     cursor_row_delta = placed.row - cursor_.row;
     cursor_col_delta = placed.col - cursor_.col;
     resize_cursor_ = placed;
+    // The alternate screen takes the new size too, or entering it later writes past its end
+    // (found by tests/fuzz/screen_fuzz).
+    alt_top_ = 0;
+    alt_grid_.assign(static_cast<std::size_t>(rows), Line(cols, pen_));
   }
   rows_ = rows;
   cols_ = cols;

@@ -12,12 +12,16 @@ constexpr char kEsc = '\x1b';
 constexpr char kBel = '\x07';
 constexpr char kCan = '\x18';
 constexpr char kSub = '\x1a';
+constexpr char kShiftOut = '\x0e';  // SO: G1 into GL
+constexpr char kShiftIn = '\x0f';   // SI: G0 into GL
 
 bool is_final(char c) { return c >= 0x40 && c <= 0x7e; }
 bool is_intermediate(char c) { return c >= 0x20 && c <= 0x2f; }
 bool is_leader(char c) { return c >= 0x3c && c <= 0x3f; }
 bool is_c0(char c) { return static_cast<unsigned char>(c) < 0x20; }
 bool aborts_sequence(char c) { return c == kCan || c == kSub; }
+bool ends_escape(char c) { return c >= 0x30 && c <= 0x7e; }
+
 
 // The OSC heads we answer ourselves; anything that cannot become one is passed straight on.
 constexpr std::string_view kFgQuery = "10;?";
@@ -31,6 +35,21 @@ long parse_mode(std::string_view digits) {
   return value;
 }
 
+// libvterm's value of a CSI parameter: its leading digits (a ':' sub-parameter follows them);
+// -1 when there are none, -2 when there are too many to read the way libvterm does.
+long leading_number(std::string_view param) {
+  std::size_t digits = 0;
+  while (digits < param.size() && param[digits] >= '0' && param[digits] <= '9') ++digits;
+  if (digits == 0) return -1;
+  if (digits > 9) return -2;
+  return parse_mode(param.substr(0, digits));
+}
+
+// The first parameter, as libvterm reads it for SM/RM.
+long first_number(std::string_view params) {
+  return leading_number(params.substr(0, params.find(';')));
+}
+
 }  // namespace
 
 void VtFilter::feed(std::string_view bytes, VtFilterSink& sink) {
@@ -39,7 +58,7 @@ void VtFilter::feed(std::string_view bytes, VtFilterSink& sink) {
   while (pos < bytes.size()) {
     // Plain text and string bodies go in spans; only sequence heads go byte by byte.
     if (state_ == State::Ground) {
-      pos = pass_span(bytes, pos, std::string_view("\x1b", 1), sink);
+      pos = pass_text(bytes, pos, sink);
     } else if (state_ == State::String || state_ == State::StringDiscard) {
       std::size_t stop = bytes.find_first_of(kStringStops, pos);
       if (stop == std::string_view::npos) stop = bytes.size();
@@ -50,15 +69,20 @@ void VtFilter::feed(std::string_view bytes, VtFilterSink& sink) {
   }
 }
 
-std::size_t VtFilter::pass_span(std::string_view bytes, std::size_t pos, std::string_view stops,
-                                VtFilterSink& sink) {
-  std::size_t stop = bytes.find_first_of(stops, pos);
-  if (stop == std::string_view::npos) stop = bytes.size();
-  if (stop > pos) sink.forward(bytes.substr(pos, stop - pos));
+// Up to the next ESC, or SI/SO, which change what libvterm draws text with (see TextSafety).
+std::size_t VtFilter::pass_text(std::string_view bytes, std::size_t pos, VtFilterSink& sink) {
+  std::size_t stop = pos;
+  while (stop < bytes.size() && bytes[stop] != kEsc && bytes[stop] != kShiftOut &&
+         bytes[stop] != kShiftIn) {
+    ++stop;
+  }
+  if (stop > pos) sink.text(bytes.substr(pos, stop - pos));
   return stop;
 }
 
 void VtFilter::collect_string(std::string_view bytes) {
+  // libvterm may obey an SO inside a string; an SI there is not trusted to undo one.
+  if (bytes.find(kShiftOut) != std::string_view::npos) text_.gl = 1;
   if (held_.size() + bytes.size() > kMaxString) {
     held_.clear();
     state_ = State::StringDiscard;
@@ -73,19 +97,24 @@ void VtFilter::feed_byte(char c, VtFilterSink& sink) {
       if (c == kEsc) {
         start_escape();
       } else {
+        track_control(c);
         sink.forward(std::string_view(&c, 1));
       }
       break;
-    case State::Escape: on_escape(c, sink); break;
+    case State::Escape:
+    case State::EscapeIntermediate: on_escape(c, sink); break;
     case State::Csi: on_csi(c, sink); break;
     case State::CsiPassthrough:
       if (c == kEsc) {
         start_escape();
         break;
       }
+      if (count_csi_separator(c, sink)) break;
+      track_control(c);
       sink.forward(std::string_view(&c, 1));
       if (is_final(c) || aborts_sequence(c)) state_ = State::Ground;
       break;
+    case State::CsiDiscard: on_csi_discard(c); break;
     case State::String: on_string(c, sink); break;
     case State::StringEscape: on_string_escape(c, sink); break;
     case State::StringDiscard:
@@ -103,30 +132,104 @@ void VtFilter::release_held(VtFilterSink& sink) {
   held_.clear();
 }
 
+// An escape sequence is held whole up to its final byte, so that the filter is back in its
+// ground state exactly when libvterm is.
 void VtFilter::on_escape(char c, VtFilterSink& sink) {
-  switch (c) {
-    case '[':
-      held_ += c;
-      csi_has_control_ = false;
-      state_ = State::Csi;
-      return;
-    case ']': case 'P': case '_': case '^': case 'X':
-      held_ += c;
-      state_ = State::String;
-      return;
-    case kEsc:
-      release_held(sink);  // libvterm restarts the escape too
-      start_escape();
-      return;
-    case 'c':
-      modes_ = {};  // RIS
-      break;
-    default:
-      break;
+  if (c == kEsc) {
+    release_held(sink);  // libvterm restarts the escape too
+    start_escape();
+    return;
   }
+  if (is_c0(c) && !aborts_sequence(c)) {
+    // libvterm obeys a control in mid-sequence and goes on; obeying it first is the same.
+    track_control(c);
+    sink.forward(std::string_view(&c, 1));
+    return;
+  }
+  if (aborts_sequence(c)) {  // CAN/SUB: libvterm drops the sequence as well
+    held_ += c;
+    release_held(sink);
+    state_ = State::Ground;
+    return;
+  }
+  if (c == '\x7f') return;  // DEL is ignored inside sequences; libvterm need not see it
   held_ += c;
+  if (ends_escape(c)) {
+    finish_escape(sink);
+  } else if (is_intermediate(c) && held_.size() <= kMaxHeld) {
+    state_ = State::EscapeIntermediate;
+  } else {
+    // An 8-bit byte or endless intermediates: a broken sequence. libvterm would read what
+    // follows in some state of its own (even a CSI whose arguments nobody counts), so the
+    // sequence is dropped — tmux aborts it too — and the byte that broke it is read afresh.
+    held_.clear();
+    state_ = State::Ground;
+    if (!is_intermediate(c)) feed_byte(c, sink);
+  }
+}
+
+void VtFilter::finish_escape(VtFilterSink& sink) {
+  const char final = held_.back();
+  if (state_ == State::Escape) {
+    switch (final) {
+      case '[':
+        csi_has_control_ = false;
+        csi_separators_ = 0;
+        state_ = State::Csi;
+        return;
+      case ']': case 'P': case '_': case '^': case 'X':
+        state_ = State::String;
+        return;
+      case 'c':  // RIS
+        modes_ = {};
+        text_ = {};
+        break;
+      case 'n': text_.gl = 2; break;  // LS2
+      case 'o': text_.gl = 3; break;  // LS3
+      case 'N': case 'O': text_.uncertain = true; break;  // SS2, SS3: rare enough to give up
+      default: break;
+    }
+  } else if (state_ == State::EscapeIntermediate) {
+    std::string intermediates;
+    for (char c : std::string_view(held_).substr(1)) {
+      if (is_intermediate(c)) intermediates += c;
+    }
+    // SCS: ESC ( ) * + designate a 94-character set to G0..G3, ESC - . / a 96-character one to
+    // G1..G3. Only "B" (US ASCII) draws ASCII as itself.
+    const char set = intermediates.front();
+    int g = -1;
+    if (set >= '(' && set <= '+') g = set - '(';
+    if (set >= '-' && set <= '/') g = set - ',';
+    if (g >= 0) {
+      const auto bit = static_cast<std::uint8_t>(1u << g);
+      const bool ascii = set <= '+' && intermediates.size() == 1 && final == 'B';
+      text_.non_ascii_sets = static_cast<std::uint8_t>(ascii ? text_.non_ascii_sets & ~bit
+                                                             : text_.non_ascii_sets | bit);
+    }
+  }
   release_held(sink);
   state_ = State::Ground;
+}
+
+void VtFilter::track_control(char c) {
+  if (c == kShiftOut) text_.gl = 1;
+  if (c == kShiftIn) text_.gl = 0;
+}
+
+// True when `c` took the CSI past what libvterm can hold: the sequence is then dropped, and
+// libvterm told to forget the part it already has (CAN aborts a sequence).
+bool VtFilter::count_csi_separator(char c, VtFilterSink& sink) {
+  if (c != ';' && c != ':') return false;
+  if (++csi_separators_ < kMaxCsiSeparators) return false;
+  if (state_ == State::CsiPassthrough) sink.forward("\x18");
+  held_.clear();
+  state_ = State::CsiDiscard;
+  return true;
+}
+
+void VtFilter::on_csi_discard(char c) {
+  if (c == kEsc) start_escape();
+  else if (is_final(c) || aborts_sequence(c)) state_ = State::Ground;
 }
 
 void VtFilter::on_csi(char c, VtFilterSink& sink) {
@@ -135,6 +238,7 @@ void VtFilter::on_csi(char c, VtFilterSink& sink) {
     start_escape();
     return;
   }
+  if (count_csi_separator(c, sink)) return;
   held_ += c;
   if (aborts_sequence(c)) {
     release_held(sink);
@@ -144,15 +248,26 @@ void VtFilter::on_csi(char c, VtFilterSink& sink) {
   } else if (held_.size() > kMaxHeld) {
     // No sequence we rewrite is this long: stop holding garbage back.
     release_held(sink);
+    text_.uncertain = true;  // it might still set a mode nobody read
     state_ = State::CsiPassthrough;
   } else if (is_c0(c)) {
     csi_has_control_ = true;
+    track_control(c);
   }
 }
 
 void VtFilter::finish_csi(VtFilterSink& sink) {
   state_ = State::Ground;
   std::string_view body(held_);
+  std::string without_controls;
+  if (csi_has_control_) {
+    // libvterm obeys the controls and reads the rest as if they were not there.
+    without_controls = "\x1b[";
+    for (char c : body.substr(2)) {
+      if (!is_c0(c)) without_controls += c;
+    }
+    body = without_controls;
+  }
   body.remove_prefix(2);  // ESC [
   const char final = body.back();
   body.remove_suffix(1);
@@ -167,6 +282,7 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
   const std::string_view intermediates = body.substr(params_end);
 
   if (csi_has_control_) {
+    track_csi(leader, params, intermediates, final);  // only the first DEC mode counts then
     release_held(sink);
   } else if (leader == '?' && intermediates.empty() && (final == 'h' || final == 'l')) {
     rewrite_dec_mode(params, final, sink);
@@ -180,9 +296,24 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
     // kitty keyboard push/pop/set: accepted and ignored.
   } else {
     if (leader == 0 && intermediates == "!" && final == 'p') modes_.app_cursor_keys = false;
+    track_csi(leader, params, intermediates, final);
     release_held(sink);
   }
   held_.clear();
+}
+
+// The CSI sequences libvterm passes on whole that change TextSafety (DEC modes are split into
+// one sequence each first, and tracked in rewrite_dec_mode).
+void VtFilter::track_csi(char leader, std::string_view params, std::string_view intermediates,
+                         char final) {
+  // DECSTR is left alone: 0.1.4 does not take '!' as an intermediate, so it resets nothing.
+  if (!intermediates.empty() || (final != 'h' && final != 'l')) return;
+  const bool on = final == 'h';
+  const long mode = first_number(params);
+  if (mode == -2) text_.uncertain = true;
+  if (leader == 0 && mode == 4) text_.insert = on;
+  if (leader == '?' && mode == 6) text_.origin = on;
+  if (leader == '?' && mode == 69) text_.lr_margins = on;
 }
 
 // 0.1.4 keeps only the first parameter of DECSET/DECRST, so each goes in on its own.
@@ -196,6 +327,7 @@ void VtFilter::rewrite_dec_mode(std::string_view params, char final, VtFilterSin
     const std::string_view param = params.substr(start, end - start);
     const long mode = parse_mode(param);
     set_dec_mode(mode, on);
+    track_csi('?', param, {}, final);
     if (mode != 2026 && !param.empty()) {  // 0.1.4 does not know ?2026; we keep it
       one.assign("\x1b[?");
       one += param;

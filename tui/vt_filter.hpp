@@ -23,9 +23,27 @@ struct TrackedModes {
   friend bool operator==(const TrackedModes&, const TrackedModes&) = default;
 };
 
+// What would make libvterm 0.1.4 draw printable ASCII other than one cell per byte, each byte
+// as itself, over what is there: Screen's fast path for plain text is only taken without it.
+// Only libvterm knows for sure; this follows the sequences that change it, and errs towards
+// "not safe" (`uncertain`) where it cannot follow, until a reset (RIS) clears it all.
+struct TextSafety {
+  bool insert = false;               // IRM: each glyph shifts the line right
+  bool origin = false;               // DECOM: cursor moves are relative to the scroll region
+  bool lr_margins = false;           // DECLRMM: text wraps at the right margin
+  std::uint8_t non_ascii_sets = 0;   // bit n: G<n> holds another set (DEC graphics, UK, ...)
+  std::uint8_t gl = 0;               // the G set shifted in (SI, SO, LS2, LS3)
+  bool uncertain = false;            // a single shift or a sequence too long to read
+  bool safe() const {
+    return !insert && !origin && !lr_margins && !uncertain && ((non_ascii_sets >> gl) & 1u) == 0;
+  }
+};
+
 class VtFilterSink {
  public:
   virtual void forward(std::string_view bytes) = 0;  // to libvterm, in order
+  // Also to libvterm, while it is in its ground state: text and C0 controls (never ESC, SI, SO).
+  virtual void text(std::string_view bytes) { forward(bytes); }
   virtual void reply(std::string_view bytes) = 0;    // answer to the agent
  protected:
   ~VtFilterSink() = default;
@@ -46,10 +64,14 @@ class VtFilter {
   void feed(std::string_view bytes, VtFilterSink& sink);
 
   const TrackedModes& modes() const { return modes_; }
+  const TextSafety& text_safety() const { return text_; }
   // Bytes held back waiting for the rest of a sequence.
   std::size_t held_bytes() const { return held_.size(); }
 
   static constexpr std::size_t kMaxHeld = 64;  // CSI sequences we might rewrite
+  // libvterm 0.1.4 keeps 16 CSI arguments and writes the 17th over its own state: a sequence
+  // with this many separators (';' or ':') never reaches it.
+  static constexpr int kMaxCsiSeparators = 16;
   // OSC/DCS strings are forwarded whole, because 0.1.4 drops a string that arrives in two
   // writes; a longer one (an OSC 52 of more than ~750 KB of text) is dropped instead.
   static constexpr std::size_t kMaxString = 1u << 20;
@@ -58,26 +80,32 @@ class VtFilter {
   enum class State {
     Ground,
     Escape,           // after ESC
+    EscapeIntermediate,  // after ESC and an intermediate byte ("ESC (", "ESC #"): up to the final
     Csi,              // collecting a CSI sequence into held_
     CsiPassthrough,   // CSI too long to be one we rewrite: pass until its final byte
+    CsiDiscard,       // CSI with more arguments than libvterm holds: dropped up to its final byte
     String,           // collecting an OSC/DCS/APC/PM/SOS string into held_
     StringEscape,     // ESC inside a string: ST, or the start of a new sequence
     StringDiscard,    // a string over kMaxString: dropped up to its end
     StringDiscardEscape,
   };
 
-  std::size_t pass_span(std::string_view bytes, std::size_t pos, std::string_view stops,
-                        VtFilterSink& sink);
+  std::size_t pass_text(std::string_view bytes, std::size_t pos, VtFilterSink& sink);
   void feed_byte(char c, VtFilterSink& sink);
   void on_escape(char c, VtFilterSink& sink);
   void on_csi(char c, VtFilterSink& sink);
+  bool count_csi_separator(char c, VtFilterSink& sink);
+  void on_csi_discard(char c);
   void on_string(char c, VtFilterSink& sink);
   void on_string_escape(char c, VtFilterSink& sink);
   void on_discard(char c, VtFilterSink& sink);
   void collect_string(std::string_view bytes);
   void start_escape();
 
+  void finish_escape(VtFilterSink& sink);
   void finish_csi(VtFilterSink& sink);
+  void track_csi(char leader, std::string_view params, std::string_view intermediates, char final);
+  void track_control(char c);
   void rewrite_dec_mode(std::string_view params, char final, VtFilterSink& sink);
   void answer_colour(std::string_view which, const std::optional<Rgb>& colour, std::string_view terminator,
                      VtFilterSink& sink);
@@ -94,8 +122,10 @@ class VtFilter {
   };
   std::vector<HeldQuery> held_queries_;
   TrackedModes modes_;
+  TextSafety text_;
   State state_ = State::Ground;
-  bool csi_has_control_ = false;  // C0 inside a CSI: libvterm executes it, so never rewrite
+  bool csi_has_control_ = false;
+  int csi_separators_ = 0;  // C0 inside a CSI: libvterm executes it, so never rewrite
   std::string held_;
 };
 
