@@ -1,5 +1,7 @@
 #include "tui/vt_filter.hpp"
 
+#include <algorithm>
+
 #include <utility>
 
 #include <charconv>
@@ -76,7 +78,12 @@ std::size_t VtFilter::pass_text(std::string_view bytes, std::size_t pos, VtFilte
          bytes[stop] != kShiftIn) {
     ++stop;
   }
-  if (stop > pos) sink.text(bytes.substr(pos, stop - pos));
+  if (stop > pos) {
+    const std::string_view span = bytes.substr(pos, stop - pos);
+    if (!text_seen_)
+      text_seen_ = std::ranges::any_of(span, [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '\x7f'; });
+    sink.text(span);
+  }
   return stop;
 }
 
@@ -281,7 +288,10 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
   const std::string_view params = body.substr(0, params_end);
   const std::string_view intermediates = body.substr(params_end);
 
-  if (csi_has_control_) {
+  const bool rep = leader == 0 && intermediates.empty() && final == 'b';
+  if (rep && !text_seen_) {
+    // Nothing to repeat yet; libvterm would repeat garbage (see text_seen_).
+  } else if (csi_has_control_) {
     track_csi(leader, params, intermediates, final);  // only the first DEC mode counts then
     release_held(sink);
   } else if (leader == '?' && intermediates.empty() && (final == 'h' || final == 'l')) {

@@ -125,7 +125,10 @@ class VtFilter {
   TextSafety text_;
   State state_ = State::Ground;
   bool csi_has_control_ = false;
-  int csi_separators_ = 0;  // C0 inside a CSI: libvterm executes it, so never rewrite
+  int csi_separators_ = 0;
+  // libvterm 0.1.4's REP repeats a "last character" that is uninitialised until one was drawn
+  // (it can loop for good): REP goes on only once text went to libvterm.
+  bool text_seen_ = false;  // C0 inside a CSI: libvterm executes it, so never rewrite
   std::string held_;
 };
 

@@ -48,3 +48,16 @@ TEST(ScreenRegression, BrokenEscapeDoesNotHideACsiFromTheFilter) {
   EXPECT_EQ(screen.text_lines().front().substr(0, 1), "a");
   EXPECT_NE(screen.text_lines().front().find('b'), std::string::npos);
 }
+
+TEST(ScreenRegression, RepeatBeforeAnyTextIsDropped) {
+  // libvterm 0.1.4's REP before any character was drawn repeats uninitialised memory and can
+  // loop for good (found by the screen fuzzer as a timeout). After text it works as usual.
+  for (int i = 0; i < 50; ++i) {
+    Screen screen({.rows = 51, .cols = 60});
+    screen.feed("\x1b[b\x1b[3b");
+    EXPECT_EQ(screen.text_lines().front(), "");
+  }
+  Screen screen({.rows = 5, .cols = 20});
+  screen.feed("x\x1b[3b");
+  EXPECT_EQ(screen.text_lines().front(), "xxxx");
+}
