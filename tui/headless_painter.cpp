@@ -7,7 +7,7 @@ namespace sddsh::tui {
 void HeadlessPainter::resize(int rows, int cols) {
   rows_ = rows;
   cols_ = cols;
-  grid_.assign(static_cast<std::size_t>(rows * cols), Slot{});
+  grid_.assign(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols), Slot{});
 }
 
 void HeadlessPainter::put(int row, int col, std::u32string_view text, int width,

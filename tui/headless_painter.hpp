@@ -36,8 +36,11 @@ class HeadlessPainter final : public Painter {
     bool tail = false;
     Style style;
   };
-  Slot& at(int row, int col) { return grid_[static_cast<std::size_t>(row * cols_ + col)]; }
-  const Slot& at(int row, int col) const { return grid_[static_cast<std::size_t>(row * cols_ + col)]; }
+  std::size_t index(int row, int col) const {
+    return static_cast<std::size_t>(row) * static_cast<std::size_t>(cols_) + static_cast<std::size_t>(col);
+  }
+  Slot& at(int row, int col) { return grid_[index(row, col)]; }
+  const Slot& at(int row, int col) const { return grid_[index(row, col)]; }
 
   int rows_ = 0;
   int cols_ = 0;

@@ -309,9 +309,7 @@ PlainKey decode_plain(std::string_view data) {
 // The key named by a code point (modifyOtherKeys CSI 27;mods;code~ and CSI code;mods u).
 KeyEvent code_key(int code, int modifiers) {
   KeyEvent key;
-  if (code == 13 || code == 9 || code == 27 || code == 8 || code == 127) {
-    key = control_key(static_cast<unsigned char>(code));
-  } else if (code > 0 && code < 0x20) {
+  if ((code > 0 && code < 0x20) || code == 127) {
     key = control_key(static_cast<unsigned char>(code));
   } else if (code >= 0x20 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) &&
              !(code >= 0xe000 && code <= 0xf8ff)) {  // kitty puts its function keys in the PUA

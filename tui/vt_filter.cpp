@@ -288,9 +288,13 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
   const std::string_view params = body.substr(0, params_end);
   const std::string_view intermediates = body.substr(params_end);
 
+  // Dropped: REP with nothing to repeat yet (libvterm would repeat garbage, see text_seen_), and
+  // kitty keyboard push/pop/set (we answered the query with "no flags"; nothing to set).
   const bool rep = leader == 0 && intermediates.empty() && final == 'b';
-  if (rep && !text_seen_) {
-    // Nothing to repeat yet; libvterm would repeat garbage (see text_seen_).
+  const bool kitty_flags = (leader == '>' || leader == '<' || leader == '=') && intermediates.empty() &&
+                           final == 'u';
+  if ((rep && !text_seen_) || kitty_flags) {
+    // not passed on
   } else if (csi_has_control_) {
     track_csi(leader, params, intermediates, final);  // only the first DEC mode counts then
     release_held(sink);
@@ -301,9 +305,6 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
     sink.reply(modes_.synchronized_output ? "\x1b[?2026;1$y" : "\x1b[?2026;2$y");
   } else if (leader == '?' && intermediates.empty() && final == 'u') {
     sink.reply("\x1b[?0u");  // kitty keyboard query: no flags, we do not speak the protocol
-  } else if ((leader == '>' || leader == '<' || leader == '=') && intermediates.empty() &&
-             final == 'u') {
-    // kitty keyboard push/pop/set: accepted and ignored.
   } else {
     if (leader == 0 && intermediates == "!" && final == 'p') modes_.app_cursor_keys = false;
     track_csi(leader, params, intermediates, final);
