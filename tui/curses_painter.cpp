@@ -5,6 +5,7 @@
 #include <term.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cwchar>
 #include <stdexcept>
 
@@ -56,6 +57,10 @@ const char* cursor_style_sequence(const PaintCursor& c) {
 CursesPainter::CursesPainter(int output_fd, const std::string& term, bool truecolor_hint)
     : output_fd_(output_fd) {
   const std::string description = description_for(term.empty() ? "xterm-256color" : term, truecolor_hint);
+  // Input is raw, so the keyboard cannot send SIGTSTP; ignored, it also keeps curses from
+  // installing a handler that it would swap out and back around every frame (two syscalls).
+  // Children start with default dispositions again (spawn hygiene).
+  signal(SIGTSTP, SIG_IGN);
   output_ = fdopen(dup(output_fd), "w");
   input_ = fopen("/dev/null", "r");  // input is read raw by the session, never by curses
   if (!output_ || !input_) throw std::runtime_error("cannot open the terminal for drawing");
@@ -119,11 +124,15 @@ int CursesPainter::curses_color(const Color& color) const {
 
 int CursesPainter::pair_for(const Style& style) {
   if (colors_ == 0) return 0;
+  // Runs of cells share their colours: skip alloc_pair's lookup for a repeat.
+  if (last_pair_ >= 0 && style.fg == last_style_.fg && style.bg == last_style_.bg) return last_pair_;
   int fg = curses_color(style.fg);
   int bg = curses_color(style.bg);
   if (fg == -1 && bg == -1) return 0;
   int pair = alloc_pair(fg, bg);
-  return pair < 0 ? 0 : pair;
+  last_style_ = style;
+  last_pair_ = pair < 0 ? 0 : pair;
+  return last_pair_;
 }
 
 void CursesPainter::put(int row, int col, std::u32string_view text, int width, const Style& style) {
@@ -157,15 +166,15 @@ void CursesPainter::put(int row, int col, std::u32string_view text, int width, c
 }
 
 void CursesPainter::present() {
-  // Synchronized output: the terminal shows the frame at once, never half of it.
-  write_raw("\x1b[?2026h");
+  // curses sends a frame in one write (its buffer holds a whole screen), which terminals show
+  // at once; a keystroke's echo costs one write, as in tmux.
   if (cursor_.visible) move(cursor_.row, cursor_.col);
   curs_set(cursor_.visible ? 1 : 0);
   wnoutrefresh(stdscr);
   doupdate();
   if (cursor_.visible && (cursor_.style != shown_cursor_.style || cursor_.blink != shown_cursor_.blink ||
                           !cursor_style_sent_)) {
-    write_raw(cursor_style_sequence(cursor_));
+    pending_terminal_bytes_ += cursor_style_sequence(cursor_);
     cursor_style_sent_ = true;
   }
   shown_cursor_ = cursor_;
@@ -173,7 +182,6 @@ void CursesPainter::present() {
     write_raw(pending_terminal_bytes_);
     pending_terminal_bytes_.clear();
   }
-  write_raw("\x1b[?2026l");
 }
 
 void CursesPainter::write_raw(std::string_view bytes) {

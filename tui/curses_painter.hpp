@@ -51,6 +51,8 @@ class CursesPainter final : public Painter {
   PaintCursor shown_cursor_;
   bool cursor_style_sent_ = false;
   std::string pending_terminal_bytes_;
+  Style last_style_;
+  int last_pair_ = -1;  // the pair of last_style_'s colours; -1 before the first lookup
 };
 
 }  // namespace sddsh::tui

@@ -243,6 +243,13 @@ void TuiSession::schedule_frame() {
   // Inside a synchronized update the agent is mid-frame: hold ours until it ends (or too long).
   if (in_sync_) due = std::max(due, sync_since_ + kSyncHoldLimit);
   if (frame_timer_.armed() && frame_at_ <= due) return;
+  if (due <= now) {
+    // The last frame is older than the interval: draw now (a keystroke's echo waits for
+    // nothing); whatever follows within the interval is batched into the next frame.
+    frame_timer_.reset();
+    draw_frame();
+    return;
+  }
   frame_at_ = due;
   frame_timer_ = loop_.at(due, [this] {
     if (in_sync_ && screen_.synchronized_output() && Clock::now() < sync_since_ + kSyncHoldLimit) {
