@@ -10,6 +10,9 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "tui/utf8.hpp"
+
+using sddsh::tui::append_utf8;
 
 using namespace sddsh::e2e;
 
@@ -33,23 +36,6 @@ std::string without_cr(std::string s) {
   return s;
 }
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xc0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xe0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  }
-}
 
 // Lines of words, `megabytes` long, the same every run.
 std::string text_file(std::size_t megabytes) {
