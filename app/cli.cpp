@@ -170,7 +170,6 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     if (!byte) return usage_error("--prefix: expected a control key like C-] or C-a, got '" + prefix + "'");
     run.prefix_byte = *byte;
     run.prefix_label = "C-" + std::string(1, static_cast<char>(std::tolower(prefix.back())));
-    if (*byte == 0x1d) run.prefix_label = "C-]";
   }
   run.panel = !no_panel;
   return run;

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cwchar>
 #include <stdexcept>
+#include <string_view>
 
 #include "tui/palette.hpp"
 
@@ -15,19 +16,24 @@ namespace sddsh::tui {
 
 namespace {
 
-// The terminal description to use: "<term>-direct" (ncurses-term) when 24-bit colour is
-// announced and the plain description lacks it.
+constexpr std::string_view kPaletteKeeping = "-direct256";
+
+// The terminal description to use when 24-bit colour is announced: "<term>-direct256"
+// (ncurses-term), which keeps colours 0..255 as the user's palette and takes larger numbers as
+// RGB; else "<term>-direct", which turns palette colours above 7 into fixed RGB.
 std::string description_for(const std::string& term, bool truecolor_hint) {
   if (!truecolor_hint) return term;
   std::string base = term;
   for (const char* suffix : {"-256color", "-color"})
     if (base.ends_with(suffix)) base.resize(base.size() - std::char_traits<char>::length(suffix));
-  std::string direct = base + "-direct";
-  int err = 0;
-  // setupterm only to ask whether the description exists; newterm loads it for real.
-  if (setupterm(direct.c_str(), -1, &err) == OK) {
-    del_curterm(cur_term);
-    return direct;
+  for (std::string_view variant : {kPaletteKeeping, std::string_view("-direct")}) {
+    std::string direct = base + std::string(variant);
+    int err = 0;
+    // setupterm only to ask whether the description exists; newterm loads it for real.
+    if (setupterm(direct.c_str(), -1, &err) == OK) {
+      del_curterm(cur_term);
+      return direct;
+    }
   }
   return term;
 }
@@ -64,6 +70,7 @@ CursesPainter::CursesPainter(int output_fd, const std::string& term, bool trueco
   output_ = fdopen(dup(output_fd), "w");
   input_ = fopen("/dev/null", "r");  // input is read raw by the session, never by curses
   if (!output_ || !input_) throw std::runtime_error("cannot open the terminal for drawing");
+  palette_in_direct_ = description.ends_with(kPaletteKeeping);
   screen_ = newterm(description.c_str(), output_, input_);
   if (!screen_) throw std::runtime_error("terminal type '" + description + "' is unknown to ncurses");
   set_term(screen_);
@@ -109,13 +116,16 @@ int CursesPainter::curses_color(const Color& color) const {
     case ColorKind::Default: return -1;
     case ColorKind::Indexed: {
       int index = color.index();
-      // In direct colour, numbers are RGB values except the first eight ANSI colours.
-      if (direct_color_) return index < 8 ? index : static_cast<int>(palette_rgb(index));
+      // In plain direct colour, numbers are RGB values except the first eight ANSI colours.
+      if (direct_color_ && !palette_in_direct_) return index < 8 ? index : static_cast<int>(palette_rgb(index));
       return index < colors_ ? index : nearest_ansi(palette_rgb(index), colors_);
     }
     case ColorKind::Rgb: {
       auto rgb = (std::uint32_t{color.r} << 16) | (std::uint32_t{color.g} << 8) | color.b;
-      if (direct_color_) return static_cast<int>(rgb < 8 ? 8 : rgb);  // 0..7 would mean ANSI
+      // Numbers below the first RGB one would name palette colours: take the next RGB value
+      // (a near-black blue becomes rgb(0,1,0), which nobody can see apart).
+      const std::uint32_t first_rgb = palette_in_direct_ ? 256 : 8;
+      if (direct_color_) return static_cast<int>(rgb < first_rgb ? first_rgb : rgb);
       return colors_ >= 256 ? nearest_256(rgb) : nearest_ansi(rgb, colors_);
     }
   }

@@ -15,7 +15,8 @@ namespace sddsh::tui {
 class CursesPainter final : public Painter {
  public:
   // `output_fd` is the user's terminal. `term` names the terminal description (TERM); when the
-  // environment says the terminal has 24-bit colour, a "-direct" variant is used if installed.
+  // environment says the terminal has 24-bit colour, a "-direct256" (or "-direct") variant is
+  // used if installed (Debian's ncurses-term).
   CursesPainter(int output_fd, const std::string& term, bool truecolor_hint);
   ~CursesPainter() override;
   CursesPainter(const CursesPainter&) = delete;
@@ -46,6 +47,7 @@ class CursesPainter final : public Painter {
   int cols_ = 0;
   int colors_ = 0;
   bool direct_color_ = false;
+  bool palette_in_direct_ = false;  // a "-direct256" description: 0..255 stay palette colours
   bool ended_ = false;
   PaintCursor cursor_;
   PaintCursor shown_cursor_;

@@ -47,6 +47,21 @@ class TuiAgents : public ::testing::TestWithParam<AgentSetup> {
     }, 20s);
     EXPECT_TRUE(same) << when << "\n--- direct (" << cols << "x" << rows << "):\n" << direct
                       << "--- sddsh pane:\n" << through << "--- sddsh window:\n" << tmux_.capture("sddsh");
+    settle(rows, cols);
+  }
+  // Agents re-render a while after a resize (debounced); the next step must not land in the
+  // middle of that on one side only. Settled: both screens unchanged for 700 ms.
+  void settle(int rows, int cols) {
+    std::string last;
+    auto stable_since = Clock::now();
+    wait_until([&] {
+      std::string now = direct_screen(rows) + pane_of_sddsh(rows, cols);
+      if (now != last) {
+        last = std::move(now);
+        stable_since = Clock::now();
+      }
+      return Clock::now() - stable_since >= 700ms;
+    }, 10s);
   }
 
   Tmux tmux_;
