@@ -50,6 +50,25 @@ class [[nodiscard]] Result {
   std::variant<T, Error> state_;
 };
 
+// An operation that returns nothing but can fail: `return {};` or `return Failure{...}`.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Failure failure) : error_(std::move(failure.error)), failed_(true) {}  // NOLINT
+
+  bool has_value() const { return !failed_; }
+  explicit operator bool() const { return has_value(); }
+  const Error& error() const {
+    assert(failed_);
+    return error_;
+  }
+
+ private:
+  Error error_;
+  bool failed_ = false;
+};
+
 // A Failure from errno, prefixed with what we were doing: "open /dev/tty: No such device".
 inline Failure system_failure(const std::string& doing, int err = errno) {
   return Failure{Error{err, doing + ": " + std::strerror(err)}};
