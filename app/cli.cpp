@@ -20,12 +20,8 @@ struct Reserved {
 // Subcommands that later versions implement; the names are taken now so that users learn to
 // write `sddsh -- NAME` for an agent that happens to share one.
 constexpr std::array kReserved{
-    Reserved{"sessions", "list recorded sessions"},
-    Reserved{"show", "summarize a session"},
-    Reserved{"diff", "show a session's changes"},
     Reserved{"replay", "replay a recorded session"},
     Reserved{"export", "export a session (cast, md, json)"},
-    Reserved{"recover", "finalize sessions whose sddsh died"},
     Reserved{"tasks", "list tasks (ready work)"},
     Reserved{"task", "show, claim, start, finish a task"},
     Reserved{"import", "import a spec-kit tasks.md"},
@@ -33,12 +29,15 @@ constexpr std::array kReserved{
     Reserved{"sync", "upload queued sessions"},
 };
 
+// Subcommands that work today; split_at_agent treats them like the reserved ones.
+constexpr std::array kCommands{"sessions", "show", "diff", "recover"};
+
 constexpr const char* kUsage = "Usage: sddsh [OPTIONS] [--] AGENT [ARGS...]";
 
 constexpr const char* kFooter =
     "\nAGENT is any command (claude, gemini, codex, copilot, ...); its arguments pass through\n"
     "unchanged. Put -- before an agent whose name starts with '-' or is one of the commands.\n"
-    "Commands marked (reserved) come in later versions.";
+    "Commands marked (reserved) come in later versions. 'sddsh COMMAND --help' for each.";
 
 ExitNow usage_error(const std::string& message) {
   return ExitNow{2, "sddsh: " + message + "\n" + kUsage + "\nTry 'sddsh --help' for more.\n"};
@@ -47,7 +46,8 @@ ExitNow usage_error(const std::string& message) {
 // CLI11 2.1 has no setter for the usage line; its formatter is the place for it.
 class SddshFormatter : public CLI::Formatter {
  public:
-  std::string make_usage(const CLI::App*, std::string) const override {
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    if (app->get_parent() != nullptr) return CLI::Formatter::make_usage(app, std::move(name));
     return std::string(kUsage) + "\n";
   }
 };
@@ -87,7 +87,8 @@ SplitArguments split_at_agent(const CLI::App& app, const std::vector<std::string
     const auto& arg = args[i];
     if (arg == "--") return {{args.begin(), args.begin() + i}, {args.begin() + i + 1, args.end()}};
     if (!arg.starts_with("-") || arg == "-") {
-      bool is_command = std::ranges::any_of(kReserved, [&](auto& r) { return arg == r.name; });
+      bool is_command = std::ranges::any_of(kReserved, [&](auto& r) { return arg == r.name; }) ||
+                        std::ranges::any_of(kCommands, [&](const char* name) { return arg == name; });
       if (is_command) return {args, {}};
       return {{args.begin(), args.begin() + i}, {args.begin() + i, args.end()}};
     }
@@ -135,7 +136,32 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       ->type_name("KEY");
   bool no_panel = false;
   app.add_flag("--no-panel", no_panel, "Start with the side panel hidden (prefix p shows it)");
+  bool no_record_input = false;
+  app.add_flag("--no-record-input", no_record_input,
+               "Leave the keys typed out of the terminal recording (prompts are still kept)");
   app.add_flag("-V,--version", show_version, "Print the version and exit");
+
+  SessionsCommand sessions;
+  auto* sessions_app = app.add_subcommand("sessions", "List the recorded sessions, newest first");
+  sessions_app->add_flag("--json", sessions.json, "One JSON array, for scripts");
+  ShowCommand show;
+  auto* show_app = app.add_subcommand("show", "Summarize a session: turns, prompts, changes");
+  show_app->add_option("SESSION", show.session, "An id prefix, 'last' (the default) or a bundle path");
+  show_app->add_flag("--json", show.json, "The session's session.json");
+  DiffCommand diff;
+  std::string colour = "auto";
+  bool no_pager = false;
+  auto* diff_app = app.add_subcommand("diff", "Show a session's changes (or one turn's) as a patch");
+  diff_app->add_option("SESSION", diff.session, "An id prefix, 'last' (the default) or a bundle path");
+  diff_app->add_option("--turn", diff.turn, "Only this turn's changes")->type_name("N")->check(CLI::PositiveNumber);
+  diff_app->add_flag("--stat", diff.stat, "Only the files changed, with counts");
+  diff_app->add_option("--color,--colour", colour, "auto, always or never")
+      ->type_name("WHEN")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  diff_app->add_flag("--no-pager", no_pager, "Print straight to the output, even on a terminal");
+  RecoverCommand recover;
+  auto* recover_app = app.add_subcommand("recover", "Finish the sessions whose sddsh died (kill -9, power loss)");
+  recover_app->add_flag("--json", recover.json, "One JSON array, for scripts");
   for (const auto& r : kReserved) app.add_subcommand(r.name, std::string(r.what) + " (reserved)");
 
   auto [ours, agent] = split_at_agent(app, args);
@@ -143,6 +169,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
+    for (const auto* sub : app.get_subcommands()) return ExitNow{0, sub->help()};
     return ExitNow{0, app.help()};
   } catch (const CLI::ExtrasError&) {
     for (const auto& arg : ours)
@@ -153,6 +180,20 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     return usage_error(one_line(e.what()));
   }
   if (show_version) return ExitNow{0, std::string("sddsh ") + version + "\n"};
+  if (sessions_app->parsed()) return sessions;
+  if (show_app->parsed()) {
+    if (show.session.empty()) show.session = "last";
+    return show;
+  }
+  if (diff_app->parsed()) {
+    if (diff.session.empty()) diff.session = "last";
+    diff.colour = colour == "always" ? DiffCommand::Colour::Always
+                  : colour == "never" ? DiffCommand::Colour::Never
+                                      : DiffCommand::Colour::Auto;
+    diff.pager = !no_pager;
+    return diff;
+  }
+  if (recover_app->parsed()) return recover;
   for (auto* sub : app.get_subcommands())
     return ExitNow{2, std::string("sddsh: ") + sub->get_name() +
                           ": not available in this version yet (to run a program of that name: "
@@ -172,6 +213,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     run.prefix_label = "C-" + std::string(1, static_cast<char>(std::tolower(prefix.back())));
   }
   run.panel = !no_panel;
+  run.record_input = !no_record_input;
   return run;
 }
 

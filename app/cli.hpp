@@ -17,6 +17,26 @@ struct RunOptions {
   bool panel = true;
   std::optional<winsize> size;
   std::optional<std::string> task_id;
+  bool record_input = true;
+};
+
+// `sddsh sessions`, `show`, `diff`, `recover`: the recorded sessions of this directory's store.
+struct SessionsCommand {
+  bool json = false;
+};
+struct ShowCommand {
+  std::string session;  // id prefix, "last" or a bundle path
+  bool json = false;
+};
+struct DiffCommand {
+  std::string session;
+  std::optional<int> turn;
+  enum class Colour : unsigned char { Auto, Always, Never } colour = Colour::Auto;
+  bool stat = false;
+  bool pager = true;
+};
+struct RecoverCommand {
+  bool json = false;
 };
 
 // Parsing ended the job already: help, version, or an error. `exit_code` is what sddsh returns;
@@ -26,7 +46,8 @@ struct ExitNow {
   std::string text;
 };
 
-using ParsedCommandLine = std::variant<RunOptions, ExitNow>;
+using ParsedCommandLine =
+    std::variant<RunOptions, ExitNow, SessionsCommand, ShowCommand, DiffCommand, RecoverCommand>;
 
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
 

@@ -10,9 +10,12 @@
 #include <cstring>
 #include <cstdio>
 #include <exception>
+#include <memory>
 
 #include "app/cli.hpp"
+#include "app/session_commands.hpp"
 #include "recorder/session_id.hpp"
+#include "recorder/session_recorder.hpp"
 #include "shell/environment.hpp"
 #include "shell/passthrough.hpp"
 #include "tui/tui_session.hpp"
@@ -43,16 +46,20 @@ std::string environment_value(const char* name) {
   return value ? value : "";
 }
 
-Result<int> run_passthrough_session(const RunOptions& options, std::vector<std::string> environment) {
+Result<int> run_passthrough_session(const RunOptions& options, std::vector<std::string> environment,
+                                    shell::SessionTap* tap) {
   shell::PassthroughOptions passthrough;
+  passthrough.tap = tap;
   passthrough.spawn.argv = options.command;
   passthrough.spawn.environment = std::move(environment);
   passthrough.fixed_size = options.size;
   return shell::run_passthrough(passthrough);
 }
 
-Result<int> run_tui_session(const RunOptions& options, std::vector<std::string> environment) {
+Result<int> run_tui_session(const RunOptions& options, std::vector<std::string> environment,
+                            shell::SessionTap* tap) {
   tui::TuiOptions tui;
+  tui.tap = tap;
   tui.spawn.argv = options.command;
   tui.spawn.environment = std::move(environment);
   tui.agent_name = options.command.front().substr(options.command.front().rfind('/') + 1);
@@ -65,16 +72,62 @@ Result<int> run_tui_session(const RunOptions& options, std::vector<std::string> 
   return tui::run_tui(tui);
 }
 
+std::string current_directory() {
+  char path[4096];
+  return ::getcwd(path, sizeof path) ? path : ".";
+}
+
+// The recorder of this run, or none (with a warning) when the store cannot take a bundle: the
+// agent runs either way.
+std::unique_ptr<recorder::SessionRecorder> start_recorder(const RunOptions& options, const std::string& session_id) {
+  const std::string cwd = current_directory();
+  auto store = recorder::locate_store(cwd);
+  if (!store) {
+    std::fprintf(stderr, "sddsh: warning: not recording: %s\n", store.error().message.c_str());
+    return nullptr;
+  }
+  recorder::RecorderOptions recording;
+  recording.session_id = session_id;
+  recording.argv = options.command;
+  recording.cwd = cwd;
+  recording.task_id = options.task_id;
+  recording.record_input = options.record_input;
+  recording.term = environment_value("TERM");
+  recording.shell = environment_value("SHELL");
+  recording.max_snapshot_file_size = snapshot_max_file_size();
+  auto recorder = recorder::SessionRecorder::create(*store, std::move(recording));
+  if (!recorder) {
+    std::fprintf(stderr, "sddsh: warning: not recording: %s\n", recorder.error().message.c_str());
+    return nullptr;
+  }
+  return std::move(*recorder);
+}
+
+void report_recording_problems(const recorder::SessionRecorder& recorder) {
+  const auto problems = recorder.problems();
+  if (problems.empty()) return;
+  std::fprintf(stderr, "sddsh: warning: the recording of session %s is incomplete:\n", recorder.record().id.substr(0, 8).c_str());
+  for (const auto& problem : problems) std::fprintf(stderr, "sddsh:   %s\n", problem.c_str());
+}
+
 int run_agent(const RunOptions& options) {
   // The TUI needs a terminal on both sides; otherwise (pipes, CI) sddsh passes through.
   const bool tui = !options.no_tui && isatty(0) == 1 && isatty(1) == 1;
+  const std::string session_id = recorder::new_session_id();
   auto environment = shell::agent_environment(
-      shell::current_environment(),
-      {.session_id = recorder::new_session_id(), .task_id = options.task_id, .passthrough = !tui});
+      shell::current_environment(), {.session_id = session_id, .task_id = options.task_id, .passthrough = !tui});
+  auto recorder = start_recorder(options, session_id);
   if (tui) use_utf8_locale();
-  auto result = tui ? run_tui_session(options, std::move(environment))
-                    : run_passthrough_session(options, std::move(environment));
-  if (!result) return report_spawn_failure(options.command.front(), result.error());
+  auto result = tui ? run_tui_session(options, std::move(environment), recorder.get())
+                    : run_passthrough_session(options, std::move(environment), recorder.get());
+  if (!result) {
+    if (recorder) recorder->discard();
+    return report_spawn_failure(options.command.front(), result.error());
+  }
+  if (recorder) {
+    recorder->finish(*result);
+    report_recording_problems(*recorder);
+  }
   return *result;
 }
 
@@ -87,6 +140,10 @@ int run_sddsh(const std::vector<std::string>& args) {
     return exit_now->exit_code;
   }
   try {
+    if (auto* c = std::get_if<SessionsCommand>(&parsed)) return run_sessions(*c);
+    if (auto* c = std::get_if<ShowCommand>(&parsed)) return run_show(*c);
+    if (auto* c = std::get_if<DiffCommand>(&parsed)) return run_diff(*c);
+    if (auto* c = std::get_if<RecoverCommand>(&parsed)) return run_recover(*c);
     return run_agent(std::get<RunOptions>(parsed));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sddsh: %s\n", e.what());

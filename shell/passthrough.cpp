@@ -25,7 +25,7 @@ constexpr winsize kDefaultSize{24, 80, 0, 0};
 class PassthroughSession {
  public:
   PassthroughSession(const PassthroughOptions& options, OuterTerminal& terminal, SignalFd& signals,
-                     PtyChild child);
+                     PtyChild child, winsize size);
   int run();
 
  private:
@@ -35,6 +35,7 @@ class PassthroughSession {
   void resume_input();
   void on_signals();
   void write_output(std::string_view bytes);
+  void resize_agent(const winsize& size);
   void finish();
 
   const PassthroughOptions& options_;
@@ -53,7 +54,7 @@ class PassthroughSession {
 };
 
 PassthroughSession::PassthroughSession(const PassthroughOptions& options, OuterTerminal& terminal,
-                                       SignalFd& signals, PtyChild child)
+                                       SignalFd& signals, PtyChild child, winsize size)
     : options_(options),
       terminal_(terminal),
       signals_(signals),
@@ -65,6 +66,7 @@ PassthroughSession::PassthroughSession(const PassthroughOptions& options, OuterT
   input_watch_ = loop_.watch(terminal.input_fd(), POLLIN, [this](short r) { on_input(r); });
   output_watch_ = loop_.watch(terminal.output_fd(), 0, [this](short) { on_output_writable(); });
   signal_watch_ = loop_.watch(signals.fd(), POLLIN, [this](short) { on_signals(); });
+  if (options_.tap) options_.tap->started(loop_, size);
 }
 
 int PassthroughSession::run() {
@@ -74,6 +76,7 @@ int PassthroughSession::run() {
 }
 
 void PassthroughSession::on_agent_output(std::string_view bytes) {
+  if (options_.tap) options_.tap->agent_output(bytes);
   if (terminal_.output_is_tty()) {
     modes_.observe(bytes);
     if (modes_.take_changed()) terminal_.set_reset_sequence(modes_.reset_sequence());
@@ -109,7 +112,9 @@ void PassthroughSession::on_input(short revents) {
   if (!(revents & (POLLIN | POLLHUP | POLLERR))) return;
   ssize_t n = ::read(terminal_.input_fd(), buffer_.get(), kReadSize);
   if (n > 0) {
-    agent_.write(std::string_view(buffer_.get(), static_cast<std::size_t>(n)));
+    const std::string_view bytes(buffer_.get(), static_cast<std::size_t>(n));
+    if (options_.tap) options_.tap->user_input(bytes);
+    agent_.write(bytes);
   } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
     input_watch_.reset();
     // A terminal that ends has hung up; piped input that ends is an end-of-file for the agent.
@@ -129,7 +134,7 @@ void PassthroughSession::on_signals() {
     switch (sig) {
       case SIGCHLD: agent_.reap(); break;
       case SIGWINCH:
-        if (auto size = terminal_.size(); size && !options_.fixed_size) agent_.resize(*size);
+        if (auto size = terminal_.size(); size && !options_.fixed_size) resize_agent(*size);
         break;
       case SIGTERM:
       case SIGHUP: agent_.terminate(sig); break;
@@ -141,7 +146,13 @@ void PassthroughSession::on_signals() {
   }
 }
 
+void PassthroughSession::resize_agent(const winsize& size) {
+  agent_.resize(size);
+  if (options_.tap) options_.tap->resized(size);
+}
+
 void PassthroughSession::finish() {
+  if (options_.tap) options_.tap->ended();
   if (!output_dead_ && !output_pending_.empty()) {
     // The last bytes go out even to a slow reader: output is blocking again after restore().
     terminal_.restore();
@@ -170,7 +181,7 @@ Result<int> run_passthrough(const PassthroughOptions& options) {
   if (!child) return Failure{child.error()};
 
   terminal.enter_raw();
-  PassthroughSession session(options, terminal, signals, std::move(*child));
+  PassthroughSession session(options, terminal, signals, std::move(*child), spawn.size);
   return session.run();
 }
 

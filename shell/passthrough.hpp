@@ -7,6 +7,7 @@
 
 #include "shell/result.hpp"
 #include "shell/pty_child.hpp"
+#include "shell/session_tap.hpp"
 
 namespace sddsh::shell {
 
@@ -15,6 +16,7 @@ struct PassthroughOptions {
   std::optional<winsize> fixed_size;  // --size, or the size when no side is a terminal
   int input_fd = 0;
   int output_fd = 1;
+  SessionTap* tap = nullptr;  // the recorder, if any
 };
 
 // The exit code for sddsh: the agent's (128+N when it died of signal N), or 128+N when sddsh

@@ -26,6 +26,7 @@ std::vector<PanelLine> SessionSection::lines() const {
       break;
   }
   lines.push_back({"elapsed  " + format_elapsed(facts_.elapsed_seconds)});
+  if (!facts_.recording.empty()) lines.push_back({"record   " + facts_.recording});
   if (!facts_.title.empty()) lines.push_back({"title    " + facts_.title, PanelLine::Tone::Dim});
   return lines;
 }

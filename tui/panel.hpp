@@ -26,6 +26,7 @@ struct SessionFacts {
   int exit_code = 0;
   long elapsed_seconds = 0;
   std::string title;
+  std::string recording;  // the recorder's summary; empty when not recording
 };
 
 class SessionSection final : public PanelSection {

@@ -166,6 +166,8 @@ TuiSession::TuiSession(const TuiOptions& options, shell::OuterTerminal& terminal
   painter_.send_to_terminal(kOwnModesOn);
   renderer_.set_layout(layout);
   mirror_agent_modes();
+  if (options_.tap) options_.tap->started(loop_, {static_cast<unsigned short>(layout.pane.rows),
+                                                   static_cast<unsigned short>(layout.pane.cols), 0, 0});
 }
 
 int TuiSession::run() {
@@ -178,6 +180,7 @@ int TuiSession::run() {
 }
 
 void TuiSession::on_agent_output(std::string_view bytes) {
+  if (options_.tap) options_.tap->agent_output(bytes);
   screen_.feed(bytes);
   agent_modes_.observe(bytes);
   if (agent_modes_.take_changed()) mirror_agent_modes();
@@ -263,6 +266,7 @@ void TuiSession::schedule_frame() {
 void TuiSession::draw_frame() {
   facts_.elapsed_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
+  if (options_.tap) facts_.recording = options_.tap->summary();
   renderer_.draw(screen_, scroll_offset_, chrome());
   last_frame_ = Clock::now();
   in_sync_ = false;
@@ -274,6 +278,10 @@ Chrome TuiSession::chrome() const {
   c.status_left = "sddsh · " + facts_.agent;
   c.status_alert = facts_.state == SessionFacts::State::Waiting;
   if (c.status_alert) c.status_left += " · waiting for you";
+  if (const std::string warning = options_.tap ? options_.tap->warning() : ""; !warning.empty()) {
+    c.status_left += " · ⚠ " + warning;
+    c.status_alert = true;
+  }
   switch (mode_) {
     case Mode::Prefix: c.status_left += " · p panel  [ scroll  ? help  q quit"; break;
     case Mode::Scrollback:
@@ -390,6 +398,7 @@ void TuiSession::forward_to_agent(std::string_view bytes) {
     facts_.state = SessionFacts::State::Running;  // the user answered
     schedule_frame();
   }
+  if (options_.tap) options_.tap->user_input(bytes);
   agent_.write(bytes);
 }
 
@@ -501,7 +510,9 @@ void TuiSession::apply_terminal_size() {
     return;
   renderer_.set_layout(layout);
   screen_.resize(layout.pane.rows, layout.pane.cols);
-  agent_.resize({static_cast<unsigned short>(layout.pane.rows), static_cast<unsigned short>(layout.pane.cols), 0, 0});
+  const winsize pane{static_cast<unsigned short>(layout.pane.rows), static_cast<unsigned short>(layout.pane.cols), 0, 0};
+  agent_.resize(pane);
+  if (options_.tap) options_.tap->resized(pane);
   arm_clock();
   schedule_frame();
 }
@@ -515,6 +526,7 @@ void TuiSession::toggle_panel() {
 }
 
 void TuiSession::finish() {
+  if (options_.tap) options_.tap->ended();
   done_ = true;
   input_watch_.reset();
   signal_watch_.reset();

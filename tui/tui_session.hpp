@@ -5,6 +5,7 @@
 
 #include "shell/pty_child.hpp"
 #include "shell/result.hpp"
+#include "shell/session_tap.hpp"
 
 namespace sddsh::tui {
 
@@ -18,6 +19,7 @@ struct TuiOptions {
   int output_fd = 1;
   std::string term;        // the user's TERM, for ncurses
   bool truecolor = false;  // the user's COLORTERM announces 24-bit colour
+  shell::SessionTap* tap = nullptr;  // the recorder, if any
 };
 
 // The exit code for sddsh, as for pass-through mode; the error is the agent failing to start.

@@ -18,6 +18,11 @@ struct AgentSetup {
   std::string second_marker;         // also required (Gemini draws its screen in two frames)
 
   bool installed() const { return !binary.empty(); }
+  // The screen shows the agent's complete first screen.
+  bool shows_ready(const std::string& screen) const {
+    return screen.find(ready_marker) != std::string::npos &&
+           (second_marker.empty() || screen.find(second_marker) != std::string::npos);
+  }
   // A shell command line that starts the agent in `workdir` with a clean environment and a
   // HOME of its own (`home_tag` keeps two runs apart). `wrapper` goes before the binary.
   std::string command(const std::string& home_tag, const std::string& wrapper = "") const;

@@ -14,10 +14,6 @@ std::string cursor_of(Tmux& tmux, const std::string& target) {
   return tmux.run({"display-message", "-p", "-t", target, "#{cursor_x},#{cursor_y}"});
 }
 
-bool shows(const AgentSetup& a, const std::string& screen) {
-  return screen.find(a.ready_marker) != std::string::npos &&
-         (a.second_marker.empty() || screen.find(a.second_marker) != std::string::npos);
-}
 
 }  // namespace
 
@@ -32,7 +28,7 @@ TEST_P(AgentPassthrough, FirstScreenAsWhenRunDirectly) {
   tmux.new_session("wrapped", agent.command("wrapped", shell_quote(sddsh_binary()) + " --no-tui --"), 100, 30);
 
   for (const char* target : {"direct", "wrapped"})
-    ASSERT_TRUE(tmux.wait_for_screen(target, [&](auto& s) { return shows(agent, s); }, 60s))
+    ASSERT_TRUE(tmux.wait_for_screen(target, [&](auto& s) { return agent.shows_ready(s); }, 60s))
         << target << " never showed '" << agent.ready_marker << "':\n" << tmux.capture(target);
 
   // Both are drawn; they must settle on the same screen and cursor.

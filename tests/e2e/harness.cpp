@@ -1,6 +1,7 @@
 #include "harness.hpp"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -21,6 +22,36 @@
 extern char** environ;
 
 namespace sddsh::e2e {
+
+namespace {
+
+// Every sddsh a test starts records a session. So that no test writes into the store or the
+// snapshot refs of the repository the tests are built in, each test program runs in a scratch
+// directory of its own (not a repository) with a store of its own.
+struct ScratchPlace {
+  std::string root;
+  ScratchPlace() {
+    char tmpl[] = "/tmp/sddsh-e2e-place-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    root = tmpl;
+    const std::string work = root + "/work";
+    ::mkdir(work.c_str(), 0700);
+    ::setenv("SDDSH_STORE", (root + "/store").c_str(), 1);
+    if (::chdir(work.c_str()) != 0) throw std::runtime_error("chdir " + work + " failed");
+  }
+};
+
+const ScratchPlace& scratch_place() {
+  static const ScratchPlace place;
+  return place;
+}
+
+// Before main(): the tests' own paths are absolute, so changing directory up front is safe.
+[[maybe_unused]] const ScratchPlace& kPlace = scratch_place();
+
+}  // namespace
+
+std::string scratch_store() { return scratch_place().root + "/store"; }
 
 std::string sddsh_binary() { return SDDSH_BINARY; }
 std::string source_dir() { return SDDSH_SOURCE_DIR; }

@@ -17,6 +17,9 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 std::string sddsh_binary();
+// The session store (SDDSH_STORE) of the sddsh runs this test program starts, unless a test
+// sets another; the programs run in a scratch directory that is not a repository.
+std::string scratch_store();
 std::string source_dir();
 // Path of an agent CLI installed by scripts/install-agents, or empty when it is not there.
 std::string agent_binary(const std::string& name);

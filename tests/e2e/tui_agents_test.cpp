@@ -17,11 +17,7 @@ class TuiAgents : public ::testing::TestWithParam<AgentSetup> {
     if (!Tmux::available()) GTEST_SKIP() << "tmux is not installed (scripts/setup installs it)";
   }
 
-  bool ready(const std::string& screen) const {
-    const AgentSetup& a = GetParam();
-    return screen.find(a.ready_marker) != std::string::npos &&
-           (a.second_marker.empty() || screen.find(a.second_marker) != std::string::npos);
-  }
+  bool ready(const std::string& screen) const { return GetParam().shows_ready(screen); }
 
   // The agent pane of sddsh's window: `rows` rows, `cols` columns (the panel cut away).
   std::string pane_of_sddsh(int rows, int cols) {

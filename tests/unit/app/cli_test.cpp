@@ -55,9 +55,9 @@ TEST(CommandLine, HelpListsReservedCommandsAndVersionPrints) {
 }
 
 TEST(CommandLine, ReservedCommandSaysSoAndHowToRunAProgramOfThatName) {
-  auto e = exit_now({"sessions"});
+  auto e = exit_now({"replay"});
   EXPECT_EQ(e.exit_code, 2);
-  EXPECT_NE(e.text.find("sddsh -- sessions"), std::string::npos) << e.text;
+  EXPECT_NE(e.text.find("sddsh -- replay"), std::string::npos) << e.text;
 }
 
 TEST(CommandLine, SizeAndTask) {
@@ -69,4 +69,34 @@ TEST(CommandLine, SizeAndTask) {
   EXPECT_EQ(exit_now({"--size", "100", "gemini"}).exit_code, 2);
   EXPECT_EQ(exit_now({"--size", "0x10", "gemini"}).exit_code, 2);
   EXPECT_EQ(exit_now({"--size", "10x10y", "gemini"}).exit_code, 2);
+}
+
+TEST(CommandLine, SessionCommandsTakeTheirOptions) {
+  auto parsed = parse_command_line({"sessions", "--json"});
+  ASSERT_TRUE(std::holds_alternative<SessionsCommand>(parsed));
+  EXPECT_TRUE(std::get<SessionsCommand>(parsed).json);
+
+  parsed = parse_command_line({"show"});
+  ASSERT_TRUE(std::holds_alternative<ShowCommand>(parsed));
+  EXPECT_EQ(std::get<ShowCommand>(parsed).session, "last");
+
+  parsed = parse_command_line({"diff", "3f2a", "--turn", "2", "--color=always", "--no-pager"});
+  ASSERT_TRUE(std::holds_alternative<DiffCommand>(parsed));
+  const auto& diff = std::get<DiffCommand>(parsed);
+  EXPECT_EQ(diff.session, "3f2a");
+  EXPECT_EQ(diff.turn, 2);
+  EXPECT_EQ(diff.colour, DiffCommand::Colour::Always);
+  EXPECT_FALSE(diff.pager);
+
+  EXPECT_EQ(exit_now({"diff", "--turn", "0"}).exit_code, 2);
+  EXPECT_EQ(exit_now({"diff", "--color", "sometimes"}).exit_code, 2);
+  EXPECT_TRUE(std::holds_alternative<RecoverCommand>(parse_command_line({"recover"})));
+  EXPECT_FALSE(run({"--no-record-input", "claude"}).record_input);
+}
+
+TEST(CommandLine, EachCommandHasItsOwnHelp) {
+  auto help = exit_now({"diff", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.text.find("--turn"), std::string::npos) << help.text;
+  EXPECT_EQ(help.text.find("--no-tui"), std::string::npos) << "not the main help:\n" << help.text;
 }

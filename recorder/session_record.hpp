@@ -1,0 +1,109 @@
+#pragma once
+// session.json: what a bundle says about its session. Versioned; docs/session-bundle.md is the
+// reference. The recorder owns one SessionRecord while the session runs and rewrites the file
+// (atomically) whenever something worth keeping changes.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shell/result.hpp"
+
+namespace sddsh::recorder {
+
+inline constexpr int kSessionFormatVersion = 1;
+
+struct DiffStat {
+  int files = 0;
+  int insertions = 0;
+  int deletions = 0;
+};
+
+// One file of a diff, as `git diff --numstat --find-renames` would list it.
+struct FileChangeRecord {
+  std::string path;
+  std::string old_path;  // renames
+  char status = 'M';     // A M D R T
+  int insertions = 0, deletions = 0;
+  bool binary = false;
+};
+
+struct SnapshotRecord {
+  std::string label;   // "start", "turn 3", "end"
+  std::string commit;  // hex id of the commit under the session's ref
+  double at = 0;       // seconds since the session started
+  std::vector<std::string> omitted_large, omitted_lfs;
+};
+
+struct TurnRecord {
+  int index = 0;  // from 1
+  double start = 0;
+  std::optional<double> end;  // seconds since the session started; unset while it runs
+  std::string prompt;
+  bool approximate = false;  // history recall or completion: the prompt text is not exact
+  std::string source = "heuristic";
+  std::string snapshot;  // commit at the turn's end
+  std::string diff;      // bundle-relative patch file, empty until the snapshot is taken
+  std::optional<DiffStat> stat;
+};
+
+struct TaskSegment {
+  std::string task_id;
+  double start = 0;
+  std::optional<double> end;
+};
+
+struct GitRecord {
+  std::string workdir, branch, head, remote_url, ref;
+  bool detached = false;
+  bool unborn = false;
+  std::vector<std::string> dirty_files;
+  std::vector<SnapshotRecord> snapshots;
+};
+
+struct SessionStats {
+  std::uint64_t output_bytes = 0, input_bytes = 0, cast_bytes = 0, events = 0, dropped_bytes = 0;
+};
+
+struct SessionRecord {
+  std::string id;
+  std::string agent;  // the command's base name: "claude"
+  std::vector<std::string> argv;
+  std::string cwd;
+  std::string hostname;
+  int pid = 0;             // of the sddsh that records it (recover checks its lock, not this)
+  std::string started_at;  // ISO 8601 UTC with milliseconds
+  std::int64_t started_unix_ms = 0;
+  std::string ended_at;
+  double duration = 0;
+  enum class Status : unsigned char { Running, Finished, Recovered } status = Status::Running;
+  std::optional<int> exit_code;
+  int cols = 80, rows = 24;
+  bool input_recorded = true;
+  std::optional<GitRecord> git;  // unset outside a repository
+  std::vector<TurnRecord> turns;
+  std::vector<TaskSegment> task_segments;
+  SessionStats stats;
+  std::optional<DiffStat> session_stat;  // start → end
+  std::string session_diff;              // bundle-relative patch file
+  std::vector<FileChangeRecord> session_changes;
+  std::vector<std::string> warnings;
+};
+
+std::string to_json_text(const SessionRecord& record);
+Result<SessionRecord> parse_session_record(const std::string& text);
+
+// Reads and parses <bundle>/session.json.
+Result<SessionRecord> load_session_record(const std::string& bundle_dir);
+
+// Writes `text` to `path` so that a reader sees either the old or the new file, never half:
+// a temporary file, fsync, rename.
+Result<void> write_file_atomically(const std::string& path, const std::string& text);
+
+const char* status_name(SessionRecord::Status status);
+
+// "2026-11-21T10:04:05.123Z" for a time in milliseconds since the epoch.
+std::string iso8601_utc(std::int64_t unix_ms);
+std::int64_t unix_now_ms();
+
+}  // namespace sddsh::recorder

@@ -1,0 +1,112 @@
+#pragma once
+// The recorder of one session: it writes the bundle (session.json, terminal.cast, diffs/) while
+// the agent runs, takes git snapshots at the start, at every turn's end and at the end, and
+// finishes the bundle when the session is over. Disk and git work never runs on the event loop:
+// the cast has its writer thread, snapshots and diffs run on a background queue.
+#include <sys/ioctl.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "recorder/background.hpp"
+#include "recorder/cast_writer.hpp"
+#include "recorder/git_snapshot.hpp"
+#include "recorder/session_record.hpp"
+#include "recorder/store.hpp"
+#include "recorder/turn_detector.hpp"
+#include "shell/session_tap.hpp"
+#include "shell/unique_fd.hpp"
+
+namespace sddsh::recorder {
+
+struct RecorderOptions {
+  std::string session_id;
+  std::vector<std::string> argv;
+  std::string cwd;
+  std::optional<std::string> task_id;
+  bool record_input = true;
+  std::string term, shell;  // for the cast header
+  std::uint64_t max_snapshot_file_size = std::uint64_t{10} << 20;
+};
+
+class SessionRecorder final : public shell::SessionTap {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // A turn has settled when the agent printed nothing for this long after its last output: its
+  // snapshot is taken then, while the user reads, rather than when the next prompt is already
+  // on its way to the agent. More output in the same turn means another snapshot later.
+  static constexpr std::chrono::milliseconds kSettleTime{1500};
+
+  // Creates the bundle and locks it (the lock says "still recording" to `sddsh recover`).
+  static Result<std::unique_ptr<SessionRecorder>> create(const Store& store,
+                                                         RecorderOptions options);
+  SessionRecorder(const SessionRecorder&) = delete;
+  SessionRecorder& operator=(const SessionRecorder&) = delete;
+  ~SessionRecorder() override;
+
+  void started(shell::EventLoop& loop, winsize size) override;
+  void agent_output(std::string_view bytes) override;
+  void user_input(std::string_view bytes) override;
+  void resized(winsize size) override;
+  void ended() override;
+  std::string summary() const override;
+  std::string warning() const override;
+
+  // After the session: ends the last turn, takes the end snapshot, writes the diffs and the
+  // final session.json. Blocks until that is done. `exit_code` is unset when the agent never ran.
+  void finish(std::optional<int> exit_code);
+
+  // The agent never started: no bundle, no snapshot chain is left behind.
+  void discard();
+
+  const std::string& bundle_dir() const { return bundle_dir_; }
+  const SessionRecord& record() const { return record_; }
+  // Everything that went wrong while recording, for the exit message.
+  std::vector<std::string> problems() const;
+
+ private:
+  SessionRecorder(std::string bundle_dir, shell::UniqueFd lock, RecorderOptions options);
+
+  double now_seconds() const;
+  void begin_turn(const PromptSubmission& submission, double at);
+  void extend_turn(const PromptSubmission& submission);
+  void settle_turn(double at);
+  void on_settled();
+  void post_git_start();
+  void post_snapshot(const std::string& label, int turn_index, double at);
+  void post_session_diff();
+  void persist();
+  void warn(const std::string& message);
+  void update_stats();
+
+  std::string bundle_dir_;
+  shell::UniqueFd lock_;
+  RecorderOptions options_;
+  SessionRecord record_;
+  Clock::time_point started_ = Clock::now();
+  std::unique_ptr<CastWriter> cast_;
+  TurnDetector turns_;
+  winsize size_{};
+  shell::EventLoop* loop_ = nullptr;
+  shell::EventLoop::Timer settle_timer_;
+  bool unsettled_ = false;  // the last turn changed (output, or just begun) since its snapshot
+  double last_output_ = 0;
+  std::string warning_;
+  std::vector<std::string> problems_;
+  bool finished_ = false;
+
+  // Touched only by jobs on the background queue.
+  std::optional<Snapshotter> snapshotter_;
+  std::string git_directory_;
+  std::string start_commit_, last_commit_;
+  int based_turn_ = 0;       // the turn whose diff starts at turn_base_
+  std::string turn_base_;    // the snapshot before that turn
+
+  BackgroundQueue background_;  // last: its worker joins before the members it uses go
+};
+
+}  // namespace sddsh::recorder
