@@ -15,6 +15,7 @@
 #include <clocale>
 #include <cwchar>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -38,6 +39,11 @@ struct ScratchPlace {
     ::mkdir(work.c_str(), 0700);
     ::setenv("SDDSH_STORE", (root + "/store").c_str(), 1);
     if (::chdir(work.c_str()) != 0) throw std::runtime_error("chdir " + work + " failed");
+  }
+  // Each test is a process of its own (and listing the tests is one too): leave no trace.
+  ~ScratchPlace() {
+    std::error_code ignored;
+    std::filesystem::remove_all(root, ignored);
   }
 };
 
