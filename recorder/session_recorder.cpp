@@ -111,7 +111,8 @@ void SessionRecorder::agent_output(std::string_view bytes) {
   if (record_.turns.empty() || !loop_) return;
   unsettled_ = true;
   last_output_ = at;
-  settle_timer_ = loop_->after(kSettleTime, [this] { on_settled(); });
+  // Armed once per quiet spell, not per read: when it fires it checks the last output's time.
+  if (!settle_timer_.armed()) settle_timer_ = loop_->after(kSettleTime, [this] { on_settled(); });
 }
 
 void SessionRecorder::user_input(std::string_view bytes) {
@@ -174,6 +175,14 @@ void SessionRecorder::extend_turn(const PromptSubmission& submission) {
 }
 
 void SessionRecorder::on_settled() {
+  const double quiet_for = now_seconds() - last_output_;
+  const double settle = std::chrono::duration<double>(kSettleTime).count();
+  if (quiet_for < settle) {
+    settle_timer_ = loop_->after(std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(settle - quiet_for)),
+                                 [this] { on_settled(); });
+    return;
+  }
   if (unsettled_) settle_turn(last_output_);
   persist();
 }
