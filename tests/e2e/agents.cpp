@@ -14,9 +14,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The HOMEs and work directories of one test process, removed when it ends.
+struct AgentsPlace {
+  std::string dir = "/tmp/sddsh-agents-" + std::to_string(getpid());
+  ~AgentsPlace() {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+};
+
 std::string base_dir() {
-  static std::string dir = "/tmp/sddsh-agents-" + std::to_string(getpid());
-  return dir;
+  static const AgentsPlace place;
+  return place.dir;
 }
 
 void write_file(const fs::path& path, const std::string& text) {
