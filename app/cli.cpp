@@ -21,7 +21,6 @@ struct Reserved {
 // write `sddsh -- NAME` for an agent that happens to share one.
 constexpr std::array kReserved{
     Reserved{"replay", "replay a recorded session"},
-    Reserved{"export", "export a session (cast, md, json)"},
     Reserved{"tasks", "list tasks (ready work)"},
     Reserved{"task", "show, claim, start, finish a task"},
     Reserved{"import", "import a spec-kit tasks.md"},
@@ -30,7 +29,7 @@ constexpr std::array kReserved{
 };
 
 // Subcommands that work today; split_at_agent treats them like the reserved ones.
-constexpr std::array kCommands{"sessions", "show", "diff", "recover"};
+constexpr std::array kCommands{"sessions", "show", "diff", "recover", "export", "hook"};
 
 constexpr const char* kUsage = "Usage: sddsh [OPTIONS] [--] AGENT [ARGS...]";
 
@@ -139,6 +138,12 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   bool no_record_input = false;
   app.add_flag("--no-record-input", no_record_input,
                "Leave the keys typed out of the terminal recording (prompts are still kept)");
+  std::string agent_kind;
+  app.add_option("--agent-kind", agent_kind,
+                 "Which agent this is, when its name does not say: claude, gemini, copilot, "
+                 "codex or generic (decides where its transcript is found)")
+      ->type_name("KIND")
+      ->check(CLI::IsMember({"claude", "gemini", "copilot", "codex", "generic"}));
   app.add_flag("-V,--version", show_version, "Print the version and exit");
 
   SessionsCommand sessions;
@@ -148,6 +153,8 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   auto* show_app = app.add_subcommand("show", "Summarize a session: turns, prompts, changes");
   show_app->add_option("SESSION", show.session, "An id prefix, 'last' (the default) or a bundle path");
   show_app->add_flag("--json", show.json, "The session's session.json");
+  show_app->add_flag("--conversation", show.conversation,
+                     "The conversation turn by turn: prompts, answers, tool calls");
   DiffCommand diff;
   std::string colour = "auto";
   bool no_pager = false;
@@ -162,6 +169,20 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   RecoverCommand recover;
   auto* recover_app = app.add_subcommand("recover", "Finish the sessions whose sddsh died (kill -9, power loss)");
   recover_app->add_flag("--json", recover.json, "One JSON array, for scripts");
+  ExportCommand export_command;
+  std::string export_format = "md";
+  auto* export_app = app.add_subcommand(
+      "export", "Export a session: md (the conversation), json, or cast (for asciinema)");
+  export_app->add_option("SESSION", export_command.session,
+                         "An id prefix, 'last' (the default) or a bundle path");
+  export_app->add_option("--format,-f", export_format, "md, json or cast (default md)")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"md", "markdown", "json", "cast", "asciicast"}));
+  export_app->add_option("--output,-o", export_command.output, "Write to FILE instead of the output")
+      ->type_name("FILE");
+  auto* hook_app = app.add_subcommand(
+      "hook", "Report an agent's hook event (JSON on stdin) to the sddsh running it; "
+              "run by the hooks sddsh gives the agent, not by hand");
   for (const auto& r : kReserved) app.add_subcommand(r.name, std::string(r.what) + " (reserved)");
 
   auto [ours, agent] = split_at_agent(app, args);
@@ -194,6 +215,15 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     return diff;
   }
   if (recover_app->parsed()) return recover;
+  if (export_app->parsed()) {
+    if (export_command.session.empty()) export_command.session = "last";
+    export_command.format = export_format == "json" ? ExportCommand::Format::Json
+                            : export_format == "cast" || export_format == "asciicast"
+                                ? ExportCommand::Format::Cast
+                                : ExportCommand::Format::Markdown;
+    return export_command;
+  }
+  if (hook_app->parsed()) return HookCommand{};
   for (auto* sub : app.get_subcommands())
     return ExitNow{2, std::string("sddsh: ") + sub->get_name() +
                           ": not available in this version yet (to run a program of that name: "
@@ -214,6 +244,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   }
   run.panel = !no_panel;
   run.record_input = !no_record_input;
+  if (!agent_kind.empty()) run.agent_kind = agent_kind;
   return run;
 }
 

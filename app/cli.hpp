@@ -18,6 +18,7 @@ struct RunOptions {
   std::optional<winsize> size;
   std::optional<std::string> task_id;
   bool record_input = true;
+  std::optional<std::string> agent_kind;  // --agent-kind: how to find its transcript
 };
 
 // `sddsh sessions`, `show`, `diff`, `recover`: the recorded sessions of this directory's store.
@@ -27,7 +28,17 @@ struct SessionsCommand {
 struct ShowCommand {
   std::string session;  // id prefix, "last" or a bundle path
   bool json = false;
+  bool conversation = false;  // the conversation, turn by turn, instead of the summary
 };
+// `sddsh export`: a session as Markdown (the conversation with per-turn diffstats), as JSON
+// (session.json and the conversation), or as the asciicast.
+struct ExportCommand {
+  std::string session;
+  enum class Format : unsigned char { Markdown, Json, Cast } format = Format::Markdown;
+  std::string output;  // a file; empty: standard output
+};
+// `sddsh hook`: run by the hooks sddsh gives an agent; reports the event to the running sddsh.
+struct HookCommand {};
 struct DiffCommand {
   std::string session;
   std::optional<int> turn;
@@ -47,7 +58,8 @@ struct ExitNow {
 };
 
 using ParsedCommandLine =
-    std::variant<RunOptions, ExitNow, SessionsCommand, ShowCommand, DiffCommand, RecoverCommand>;
+    std::variant<RunOptions, ExitNow, SessionsCommand, ShowCommand, DiffCommand, RecoverCommand,
+                 ExportCommand, HookCommand>;
 
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
 

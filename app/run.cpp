@@ -13,7 +13,11 @@
 #include <memory>
 
 #include "app/cli.hpp"
+#include "app/conversation_commands.hpp"
+#include "app/hook_command.hpp"
 #include "app/session_commands.hpp"
+#include "app/terminal_answers.hpp"
+#include "recorder/agent_probe.hpp"
 #include "recorder/session_id.hpp"
 #include "recorder/session_recorder.hpp"
 #include "shell/environment.hpp"
@@ -46,21 +50,21 @@ std::string environment_value(const char* name) {
   return value ? value : "";
 }
 
-Result<int> run_passthrough_session(const RunOptions& options, std::vector<std::string> environment,
-                                    shell::SessionTap* tap) {
+Result<int> run_passthrough_session(const RunOptions& options, std::vector<std::string> argv,
+                                    std::vector<std::string> environment, shell::SessionTap* tap) {
   shell::PassthroughOptions passthrough;
   passthrough.tap = tap;
-  passthrough.spawn.argv = options.command;
+  passthrough.spawn.argv = std::move(argv);
   passthrough.spawn.environment = std::move(environment);
   passthrough.fixed_size = options.size;
   return shell::run_passthrough(passthrough);
 }
 
-Result<int> run_tui_session(const RunOptions& options, std::vector<std::string> environment,
-                            shell::SessionTap* tap) {
+Result<int> run_tui_session(const RunOptions& options, std::vector<std::string> argv,
+                            std::vector<std::string> environment, shell::SessionTap* tap) {
   tui::TuiOptions tui;
   tui.tap = tap;
-  tui.spawn.argv = options.command;
+  tui.spawn.argv = std::move(argv);
   tui.spawn.environment = std::move(environment);
   tui.agent_name = options.command.front().substr(options.command.front().rfind('/') + 1);
   tui.prefix_byte = options.prefix_byte;
@@ -79,7 +83,14 @@ std::string current_directory() {
 
 // The recorder of this run, or none (with a warning) when the store cannot take a bundle: the
 // agent runs either way.
-std::unique_ptr<recorder::SessionRecorder> start_recorder(const RunOptions& options, const std::string& session_id) {
+recorder::AgentKind agent_kind_of(const RunOptions& options) {
+  if (options.agent_kind)
+    if (auto kind = recorder::parse_agent_kind(*options.agent_kind)) return *kind;
+  return recorder::agent_kind_of_command(options.command.front());
+}
+
+std::unique_ptr<recorder::SessionRecorder> start_recorder(const RunOptions& options, const std::string& session_id,
+                                                          const std::vector<std::string>& environment) {
   const std::string cwd = current_directory();
   auto store = recorder::locate_store(cwd);
   if (!store) {
@@ -95,6 +106,9 @@ std::unique_ptr<recorder::SessionRecorder> start_recorder(const RunOptions& opti
   recording.term = environment_value("TERM");
   recording.shell = environment_value("SHELL");
   recording.max_snapshot_file_size = snapshot_max_file_size();
+  recording.kind = agent_kind_of(options);
+  recording.environment = environment;
+  recording.terminal_answers = terminal_answers;
   auto recorder = recorder::SessionRecorder::create(*store, std::move(recording));
   if (!recorder) {
     std::fprintf(stderr, "sddsh: warning: not recording: %s\n", recorder.error().message.c_str());
@@ -110,16 +124,61 @@ void report_recording_problems(const recorder::SessionRecorder& recorder) {
   for (const auto& problem : problems) std::fprintf(stderr, "sddsh:   %s\n", problem.c_str());
 }
 
+// The command line of this sddsh, for the hooks it gives an agent.
+std::string own_executable() {
+  char path[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : "sddsh";
+}
+
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string probe_cache_file() {
+  std::string base = environment_value("XDG_CACHE_HOME");
+  if (base.empty()) base = environment_value("HOME") + "/.cache";
+  if (!recorder::make_directories(base + "/sddsh")) return "";
+  return base + "/sddsh/agent-probes.json";
+}
+
+// What runs: the user's command, plus what lets sddsh find the agent's transcript.
+recorder::LaunchPlan plan_agent_launch(const RunOptions& options, const std::string& session_id,
+                                       const std::vector<std::string>& environment,
+                                       const recorder::SessionRecorder* recorder) {
+  if (!recorder) return {.argv = options.command, .agent_session_id = {}, .hooks = false, .notes = {}};
+  recorder::LaunchRequest request;
+  request.kind = agent_kind_of(options);
+  request.argv = options.command;
+  request.session_id = session_id;
+  if (!recorder->hook_socket().empty()) request.hook_command = shell_quote(own_executable()) + " hook";
+  request.supports_flag = [&](const std::string& flag) {
+    recorder::ProbeRequest probe{.command = options.command.front(), .environment = environment,
+                                 .cache_file = probe_cache_file()};
+    return recorder::help_mentions(probe, flag).value_or(false);
+  };
+  return recorder::plan_launch(request);
+}
+
 int run_agent(const RunOptions& options) {
   // The TUI needs a terminal on both sides; otherwise (pipes, CI) sddsh passes through.
   const bool tui = !options.no_tui && isatty(0) == 1 && isatty(1) == 1;
   const std::string session_id = recorder::new_session_id();
-  auto environment = shell::agent_environment(
-      shell::current_environment(), {.session_id = session_id, .task_id = options.task_id, .passthrough = !tui});
-  auto recorder = start_recorder(options, session_id);
+  shell::AgentEnvironmentOptions environment_options{
+      .session_id = session_id, .task_id = options.task_id, .passthrough = !tui, .hook_socket = {}};
+  auto environment = shell::agent_environment(shell::current_environment(), environment_options);
+  auto recorder = start_recorder(options, session_id, environment);
+  const recorder::LaunchPlan plan = plan_agent_launch(options, session_id, environment, recorder.get());
+  if (recorder) recorder->launched_with(plan);
+  if (plan.hooks) {
+    environment_options.hook_socket = recorder->hook_socket();
+    environment = shell::agent_environment(shell::current_environment(), environment_options);
+  }
   if (tui) use_utf8_locale();
-  auto result = tui ? run_tui_session(options, std::move(environment), recorder.get())
-                    : run_passthrough_session(options, std::move(environment), recorder.get());
+  auto result = tui ? run_tui_session(options, plan.argv, std::move(environment), recorder.get())
+                    : run_passthrough_session(options, plan.argv, std::move(environment), recorder.get());
   if (!result) {
     if (recorder) recorder->discard();
     return report_spawn_failure(options.command.front(), result.error());
@@ -144,6 +203,8 @@ int run_sddsh(const std::vector<std::string>& args) {
     if (auto* c = std::get_if<ShowCommand>(&parsed)) return run_show(*c);
     if (auto* c = std::get_if<DiffCommand>(&parsed)) return run_diff(*c);
     if (auto* c = std::get_if<RecoverCommand>(&parsed)) return run_recover(*c);
+    if (auto* c = std::get_if<ExportCommand>(&parsed)) return run_export(*c);
+    if (std::get_if<HookCommand>(&parsed)) return run_hook();
     return run_agent(std::get<RunOptions>(parsed));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sddsh: %s\n", e.what());

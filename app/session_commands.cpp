@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/conversation_commands.hpp"
+#include "app/terminal_answers.hpp"
 #include "recorder/recover.hpp"
 #include "recorder/session_catalog.hpp"
 
@@ -253,6 +255,7 @@ int run_show(const ShowCommand& command) {
   if (!store) return fail(store.error().message);
   auto entry = recorder::find_session(*store, command.session);
   if (!entry) return fail(entry.error().message);
+  if (command.conversation) return show_conversation(*entry);
   if (command.json) std::fputs(recorder::to_json_text(entry->record).c_str(), stdout);
   else print_show(*entry);
   return 0;
@@ -294,7 +297,7 @@ int run_diff(const DiffCommand& command) {
 int run_recover(const RecoverCommand& command) {
   auto store = this_store();
   if (!store) return fail(store.error().message);
-  const auto reports = recorder::recover_store(*store, snapshot_max_file_size());
+  const auto reports = recorder::recover_store(*store, snapshot_max_file_size(), terminal_answers);
   int failures = 0;
   json list = json::array();
   for (const auto& report : reports) {

@@ -11,6 +11,7 @@
 #include "recorder/cast_reader.hpp"
 #include "recorder/git_snapshot.hpp"
 #include "recorder/session_record.hpp"
+#include "recorder/transcript_copier.hpp"
 #include "shell/unique_fd.hpp"
 
 namespace sddsh::recorder {
@@ -111,9 +112,25 @@ void take_end_snapshot(const std::string& bundle_dir, SessionRecord& record, dou
   record.session_changes = stored->changes;
 }
 
+// The agent's transcript as it is now (the agent outlives a killed sddsh and may have written
+// more), and the conversation from it.
+void finish_conversation(const std::string& bundle_dir, SessionRecord& record,
+                         const TerminalAnswers& terminal_answers, std::vector<std::string>& notes) {
+  TranscriptCopier copier(bundle_dir);
+  for (const auto& t : record.transcripts) copier.track(t.source);
+  for (const auto& error : copier.sync()) notes.push_back("transcript copy: " + error.message);
+  record.transcripts = copier.copies();
+  BuiltConversation built = build_conversation(bundle_dir, record, terminal_answers);
+  if (auto written = write_conversation(bundle_dir, built.messages); !written)
+    notes.push_back("conversation.jsonl: " + written.error().message);
+  record.conversation = built.record;
+  for (auto& warning : built.warnings) notes.push_back(std::move(warning));
+}
+
 }  // namespace
 
-RecoverReport recover_bundle(const std::string& bundle_dir, std::uint64_t max_snapshot_file_size) {
+RecoverReport recover_bundle(const std::string& bundle_dir, std::uint64_t max_snapshot_file_size,
+                             const TerminalAnswers& terminal_answers) {
   RecoverReport report;
   report.id = bundle_dir.substr(bundle_dir.rfind('/') + 1);
   shell::UniqueFd lock(::open((bundle_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -134,6 +151,7 @@ RecoverReport recover_bundle(const std::string& bundle_dir, std::uint64_t max_sn
   for (auto& segment : record.task_segments)
     if (!segment.end) segment.end = ended;
   take_end_snapshot(bundle_dir, record, ended, max_snapshot_file_size, notes);
+  finish_conversation(bundle_dir, record, terminal_answers, notes);
   record.status = SessionRecord::Status::Recovered;
   record.duration = ended;
   record.ended_at = iso8601_utc(record.started_unix_ms + static_cast<std::int64_t>(ended * 1000));
@@ -146,13 +164,14 @@ RecoverReport recover_bundle(const std::string& bundle_dir, std::uint64_t max_sn
   return {report.id, Outcome::Recovered, detail};
 }
 
-std::vector<RecoverReport> recover_store(const Store& store, std::uint64_t max_snapshot_file_size) {
+std::vector<RecoverReport> recover_store(const Store& store, std::uint64_t max_snapshot_file_size,
+                                         const TerminalAnswers& terminal_answers) {
   std::vector<RecoverReport> reports;
   for (const std::string& id : list_bundle_ids(store)) {
     const std::string dir = store.bundle_dir(id);
     auto record = load_session_record(dir);
     if (record && record->status != SessionRecord::Status::Running) continue;
-    reports.push_back(recover_bundle(dir, max_snapshot_file_size));
+    reports.push_back(recover_bundle(dir, max_snapshot_file_size, terminal_answers));
   }
   return reports;
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "recorder/conversation_builder.hpp"
 #include "recorder/store.hpp"
 #include "shell/result.hpp"
 
@@ -17,9 +18,11 @@ struct RecoverReport {
 };
 
 // Recovers every dead bundle of the store; bundles that are finished are left alone.
-std::vector<RecoverReport> recover_store(const Store& store, std::uint64_t max_snapshot_file_size);
+std::vector<RecoverReport> recover_store(const Store& store, std::uint64_t max_snapshot_file_size,
+                                         const TerminalAnswers& terminal_answers = {});
 
 // Recovers one bundle directory. A live session (lock held) is reported as Running.
-RecoverReport recover_bundle(const std::string& bundle_dir, std::uint64_t max_snapshot_file_size);
+RecoverReport recover_bundle(const std::string& bundle_dir, std::uint64_t max_snapshot_file_size,
+                             const TerminalAnswers& terminal_answers = {});
 
 }  // namespace sddsh::recorder

@@ -117,7 +117,8 @@ json turn_json(const TurnRecord& t) {
           {"source", t.source},
           {"snapshot", t.snapshot},
           {"diff", t.diff},
-          {"stat", stat_json(t.stat)}};
+          {"stat", stat_json(t.stat)},
+          {"files_touched", t.files_touched}};
 }
 
 TurnRecord turn_from(const json& j) {
@@ -131,7 +132,40 @@ TurnRecord turn_from(const json& j) {
   t.snapshot = j.value("snapshot", "");
   t.diff = j.value("diff", "");
   if (auto it = j.find("stat"); it != j.end()) t.stat = stat_from(*it);
+  t.files_touched = strings_from(j, "files_touched");
   return t;
+}
+
+json agent_json(const AgentRecord& a) {
+  return {{"kind", a.kind}, {"session_id", a.session_id}, {"hooks", a.hooks}, {"notes", a.notes}};
+}
+
+AgentRecord agent_from(const json& j) {
+  return {j.value("kind", "generic"), j.value("session_id", ""), j.value("hooks", false),
+          strings_from(j, "notes")};
+}
+
+json transcript_json(const TranscriptFileRecord& t) {
+  return {{"source", t.source}, {"file", t.file}, {"bytes", t.bytes}};
+}
+
+TranscriptFileRecord transcript_from(const json& j) {
+  return {j.value("source", ""), j.value("file", ""), j.value("bytes", std::uint64_t{0})};
+}
+
+json conversation_json(const ConversationRecord& c) {
+  return {{"source", c.source},   {"format", c.format},
+          {"agent_version", c.agent_version}, {"messages", c.messages},
+          {"unknown_records", c.unknown_records}, {"bad_records", c.bad_records}};
+}
+
+ConversationRecord conversation_from(const json& j) {
+  return {j.value("source", ""),
+          j.value("format", ""),
+          j.value("agent_version", ""),
+          j.value("messages", std::size_t{0}),
+          j.value("unknown_records", std::size_t{0}),
+          j.value("bad_records", std::size_t{0})};
 }
 
 json segment_json(const TaskSegment& s) {
@@ -177,6 +211,10 @@ SessionRecord record_from(const json& j) {
     r.rows = it->value("rows", 24);
   }
   r.input_recorded = j.value("input_recorded", true);
+  if (auto it = j.find("agent_info"); it != j.end() && it->is_object()) r.agent_info = agent_from(*it);
+  r.transcripts = array_from<TranscriptFileRecord>(j, "transcripts", transcript_from);
+  if (auto it = j.find("conversation"); it != j.end() && it->is_object())
+    r.conversation = conversation_from(*it);
   if (auto it = j.find("git"); it != j.end() && it->is_object()) r.git = git_from(*it);
   r.turns = array_from<TurnRecord>(j, "turns", turn_from);
   r.task_segments = array_from<TaskSegment>(j, "task_segments", segment_from);
@@ -214,6 +252,8 @@ std::string to_json_text(const SessionRecord& r) {
   json turns = json::array(), segments = json::array();
   for (const auto& t : r.turns) turns.push_back(turn_json(t));
   for (const auto& s : r.task_segments) segments.push_back(segment_json(s));
+  json transcripts = json::array();
+  for (const auto& t : r.transcripts) transcripts.push_back(transcript_json(t));
   json diff = nullptr;
   if (r.session_stat) {
     diff = stat_json(r.session_stat);
@@ -239,6 +279,9 @@ std::string to_json_text(const SessionRecord& r) {
       {"exit_code", r.exit_code ? json(*r.exit_code) : json(nullptr)},
       {"terminal", {{"cols", r.cols}, {"rows", r.rows}}},
       {"input_recorded", r.input_recorded},
+      {"agent_info", agent_json(r.agent_info)},
+      {"transcripts", transcripts},
+      {"conversation", r.conversation ? conversation_json(*r.conversation) : json(nullptr)},
       {"git", r.git ? git_json(*r.git) : json(nullptr)},
       {"turns", turns},
       {"task_segments", segments},

@@ -45,6 +45,7 @@ struct TurnRecord {
   std::string snapshot;  // commit at the turn's end
   std::string diff;      // bundle-relative patch file, empty until the snapshot is taken
   std::optional<DiffStat> stat;
+  std::vector<std::string> files_touched;  // from the agent's hooks: paths its tools named
 };
 
 struct TaskSegment {
@@ -59,6 +60,28 @@ struct GitRecord {
   bool unborn = false;
   std::vector<std::string> dirty_files;
   std::vector<SnapshotRecord> snapshots;
+};
+
+// The agent as sddsh started it: which kind, what it was handed, where its transcript is.
+struct AgentRecord {
+  std::string kind = "generic";  // "claude", "gemini", "copilot", "codex", "generic"
+  std::string session_id;        // the agent's own session id, when known
+  bool hooks = false;            // the agent's hooks report turns (exact turns)
+  std::vector<std::string> notes;  // what sddsh could not hand it, and why
+};
+
+struct TranscriptFileRecord {
+  std::string source;  // the agent's file
+  std::string file;    // the copy in the bundle: "transcript/<name>"
+  std::uint64_t bytes = 0;
+};
+
+// What conversation.jsonl was made from.
+struct ConversationRecord {
+  std::string source;  // "transcript" (the agent's own) or "terminal" (the fallback)
+  std::string format;  // the transcript format the parser read: "claude-code jsonl"
+  std::string agent_version;  // the agent version the transcript states
+  std::size_t messages = 0, unknown_records = 0, bad_records = 0;
 };
 
 struct SessionStats {
@@ -80,6 +103,9 @@ struct SessionRecord {
   std::optional<int> exit_code;
   int cols = 80, rows = 24;
   bool input_recorded = true;
+  AgentRecord agent_info;
+  std::vector<TranscriptFileRecord> transcripts;
+  std::optional<ConversationRecord> conversation;  // unset until the session ends
   std::optional<GitRecord> git;  // unset outside a repository
   std::vector<TurnRecord> turns;
   std::vector<TaskSegment> task_segments;

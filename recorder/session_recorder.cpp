@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "recorder/bundle_diff.hpp"
 
@@ -48,6 +49,13 @@ Result<std::unique_ptr<SessionRecorder>> SessionRecorder::create(const Store& st
   if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) return system_failure("lock " + bundle);
   std::unique_ptr<SessionRecorder> recorder(
       new SessionRecorder(bundle, std::move(lock), std::move(options)));
+  if (recorder->options_.kind == AgentKind::ClaudeCode) {
+    auto hooks = HookListener::open();
+    if (hooks)
+      recorder->hooks_ = std::move(*hooks);
+    else
+      recorder->warn("no hooks, turns are heuristic: " + hooks.error().message);
+  }
   if (auto written =
           write_file_atomically(bundle + "/session.json", to_json_text(recorder->record_));
       !written)
@@ -60,7 +68,10 @@ Result<std::unique_ptr<SessionRecorder>> SessionRecorder::create(const Store& st
 
 SessionRecorder::SessionRecorder(std::string bundle_dir, shell::UniqueFd lock,
                                  RecorderOptions options)
-    : bundle_dir_(std::move(bundle_dir)), lock_(std::move(lock)), options_(std::move(options)) {
+    : bundle_dir_(std::move(bundle_dir)),
+      lock_(std::move(lock)),
+      options_(std::move(options)),
+      copier_(bundle_dir_) {
   const std::int64_t now_ms = unix_now_ms();
   record_.id = options_.session_id;
   record_.argv = options_.argv;
@@ -71,6 +82,7 @@ SessionRecorder::SessionRecorder(std::string bundle_dir, shell::UniqueFd lock,
   record_.started_unix_ms = now_ms;
   record_.started_at = iso8601_utc(now_ms);
   record_.input_recorded = options_.record_input;
+  record_.agent_info.kind = agent_kind_name(options_.kind);
   if (options_.task_id) record_.task_segments.push_back({*options_.task_id, 0, std::nullopt});
 }
 
@@ -82,8 +94,22 @@ double SessionRecorder::now_seconds() const {
   return std::chrono::duration<double>(Clock::now() - started_).count();
 }
 
-void SessionRecorder::started(shell::EventLoop& loop, winsize size) {
+void SessionRecorder::launched_with(const LaunchPlan& plan) {
+  record_.agent_info.session_id = plan.agent_session_id.value_or("");
+  record_.agent_info.hooks = plan.hooks && hooks_;
+  record_.agent_info.notes = plan.notes;
+  if (!record_.agent_info.hooks) hooks_.reset();
+  if (options_.kind != AgentKind::Generic)
+    locator_.emplace(TranscriptSearch{.kind = options_.kind,
+                                      .cwd = options_.cwd,
+                                      .agent_session_id = plan.agent_session_id,
+                                      .started_unix_ms = record_.started_unix_ms,
+                                      .environment = options_.environment});
+}
+
+void SessionRecorder::started(shell::EventLoop& loop, winsize size, pid_t agent_pid) {
   started_ = Clock::now();
+  agent_pid_ = agent_pid;
   size_ = size;
   record_.cols = size.ws_col;
   record_.rows = size.ws_row;
@@ -102,13 +128,16 @@ void SessionRecorder::started(shell::EventLoop& loop, winsize size) {
   if (cast_ && options_.task_id) cast_->marker(0, "task " + *options_.task_id);
   background_.attach(loop);
   loop_ = &loop;
+  if (hooks_) hooks_->attach(loop, [this](HookEvent event) { on_hook(std::move(event)); });
+  if (locator_) arm_harvest();
   persist();
 }
 
 void SessionRecorder::agent_output(std::string_view bytes) {
   const double at = now_seconds();
   if (cast_) cast_->output(at, bytes);
-  if (record_.turns.empty() || !loop_) return;
+  // With hooks, a turn ends when the agent says so (Stop), not when it falls quiet.
+  if (record_.turns.empty() || !loop_ || hook_seen_) return;
   unsettled_ = true;
   last_output_ = at;
   // Armed once per quiet spell, not per read: when it fires it checks the last output's time.
@@ -119,11 +148,66 @@ void SessionRecorder::user_input(std::string_view bytes) {
   const double at = now_seconds();
   if (cast_ && options_.record_input) cast_->input(at, bytes);
   for (const PromptSubmission& submission : turns_.feed(bytes, Clock::now())) {
-    if (submission.continuation && !record_.turns.empty())
-      extend_turn(submission);
+    if (hook_seen_) continue;  // the agent's hooks tell the prompts exactly
+    if (hooks_)
+      hold_for_hooks(submission, at);
     else
-      begin_turn(submission, at);
+      take_submission(submission, at);
   }
+}
+
+void SessionRecorder::take_submission(const PromptSubmission& submission, double at) {
+  if (submission.continuation && !record_.turns.empty())
+    extend_turn(submission);
+  else
+    begin_turn(submission, at);
+}
+
+void SessionRecorder::hold_for_hooks(const PromptSubmission& submission, double at) {
+  held_prompts_.push_back({submission, at});
+  if (!hook_grace_timer_.armed())
+    hook_grace_timer_ = loop_->after(kHookGrace, [this] { release_held_prompts(); });
+}
+
+// No hook came for the typed prompts: the hooks do not work, so the keyboard tells the turns.
+void SessionRecorder::release_held_prompts() {
+  if (hook_seen_) return;
+  if (!held_prompts_.empty() && hooks_)
+    warn("the agent's hooks did not report: turns are heuristic");
+  hooks_.reset();
+  for (const auto& held : std::exchange(held_prompts_, {}))
+    take_submission(held.submission, held.at);
+}
+
+void SessionRecorder::on_hook(HookEvent event) {
+  const double at = now_seconds();
+  hook_seen_ = true;
+  held_prompts_.clear();
+  hook_grace_timer_.reset();
+  if (!event.transcript_path.empty() &&
+      std::find(hinted_transcripts_.begin(), hinted_transcripts_.end(), event.transcript_path) ==
+          hinted_transcripts_.end())
+    hinted_transcripts_.push_back(event.transcript_path);
+  if (!event.agent_session_id.empty()) record_.agent_info.session_id = event.agent_session_id;
+  if (event.name == "UserPromptSubmit") {
+    begin_hook_turn(event.prompt, at);
+  } else if (event.name == "Stop") {
+    if (unsettled_ && !record_.turns.empty()) settle_turn(at);
+    persist();
+  } else if (event.name == "PostToolUse" && !record_.turns.empty()) {
+    auto& files = record_.turns.back().files_touched;
+    for (auto& file : event.files)
+      if (std::find(files.begin(), files.end(), file) == files.end()) files.push_back(file);
+    persist();
+  } else if (event.name == "SessionEnd") {
+    post_harvest(agent_pid_);
+  }
+}
+
+void SessionRecorder::begin_hook_turn(const std::string& prompt, double at) {
+  begin_turn(PromptSubmission{.text = prompt}, at);
+  record_.turns.back().source = "hook";
+  persist();
 }
 
 void SessionRecorder::resized(winsize size) {
@@ -134,6 +218,9 @@ void SessionRecorder::resized(winsize size) {
 
 void SessionRecorder::ended() {
   settle_timer_.reset();
+  hook_grace_timer_.reset();
+  harvest_timer_.reset();
+  if (hooks_) hooks_->detach();
   loop_ = nullptr;
   background_.detach();
 }
@@ -143,6 +230,7 @@ std::string SessionRecorder::summary() const {
   std::string text = std::to_string(turns) + (turns == 1 ? " turn" : " turns");
   if (record_.git && !record_.git->snapshots.empty())
     text += " · " + std::to_string(record_.git->snapshots.size()) + " snap";
+  if (!record_.transcripts.empty()) text += " · transcript";
   return text;
 }
 
@@ -163,6 +251,12 @@ void SessionRecorder::begin_turn(const PromptSubmission& submission, double at) 
   turn.approximate = submission.approximate;
   if (cast_) cast_->marker(at, turn_marker(turn.index, turn.prompt));
   record_.turns.push_back(std::move(turn));
+  // Agents write (or start) their transcript when a prompt comes: look soon, not in 2 s.
+  if (locator_ && loop_)
+    harvest_timer_ = loop_->after(kFirstLook, [this] {
+      post_harvest(agent_pid_);
+      arm_harvest();
+    });
   unsettled_ = true;
   persist();
 }
@@ -248,8 +342,8 @@ void SessionRecorder::post_snapshot(const std::string& label, int turn_index, do
         based_turn_ = turn_index;
         turn_base_ = last_commit_;
       }
-      auto stored = store_diff(bundle_dir_, turn_patch_name(turn_index), git_directory_,
-                               turn_base_, snapshot->commit);
+      auto stored = store_diff(bundle_dir_, turn_patch_name(turn_index), git_directory_, turn_base_,
+                               snapshot->commit);
       if (stored)
         diff = std::move(*stored);
       else
@@ -275,6 +369,57 @@ void SessionRecorder::post_snapshot(const std::string& label, int turn_index, do
   });
 }
 
+void SessionRecorder::arm_harvest() {
+  harvest_timer_ = loop_->after(kHarvestInterval, [this] {
+    post_harvest(agent_pid_);
+    arm_harvest();
+  });
+}
+
+// Finds the agent's transcript files and brings their copies up to date, on the worker.
+void SessionRecorder::post_harvest(pid_t agent_pid) {
+  if (!locator_ || harvest_pending_) return;
+  harvest_pending_ = true;
+  background_.post(
+      [this, agent_pid, hinted = hinted_transcripts_]() -> BackgroundQueue::Completion {
+        auto errors = harvest(agent_pid, hinted);
+        return [this, copies = copier_.copies(), errors = std::move(errors)] {
+          harvest_pending_ = false;
+          for (const auto& error : errors) warn("transcript copy: " + error.message);
+          const bool found_more = copies.size() != record_.transcripts.size();
+          record_.transcripts = copies;
+          if (found_more) persist();
+        };
+      });
+}
+
+std::vector<Error> SessionRecorder::harvest(pid_t agent_pid,
+                                            const std::vector<std::string>& hinted) {
+  if (locator_)
+    for (const auto& path : locator_->poll(agent_pid)) copier_.track(path);
+  for (const auto& path : hinted) copier_.track(path);
+  return copier_.sync();
+}
+
+// The conversation, from the transcript copies (brought up to date once more) or the terminal.
+void SessionRecorder::post_conversation() {
+  background_.post([this, session = record_,
+                    hinted = hinted_transcripts_]() mutable -> BackgroundQueue::Completion {
+    // The agent is gone: only files found before, or named by id or hook, are taken now.
+    const std::vector<Error> errors = harvest(0, hinted);
+    session.transcripts = copier_.copies();
+    BuiltConversation built = build_conversation(bundle_dir_, session, options_.terminal_answers);
+    auto written = write_conversation(bundle_dir_, built.messages);
+    if (!written) built.warnings.push_back("conversation.jsonl: " + written.error().message);
+    for (const auto& error : errors) built.warnings.push_back("transcript copy: " + error.message);
+    return [this, transcripts = std::move(session.transcripts), built = std::move(built)] {
+      record_.transcripts = transcripts;
+      record_.conversation = built.record;
+      for (const auto& warning : built.warnings) warn(warning);
+    };
+  });
+}
+
 void SessionRecorder::post_session_diff() {
   background_.post([this]() -> BackgroundQueue::Completion {
     if (!snapshotter_ || start_commit_.empty() || last_commit_.empty()) return {};
@@ -291,9 +436,13 @@ void SessionRecorder::post_session_diff() {
 
 void SessionRecorder::finish(std::optional<int> exit_code) {
   if (finished_) return;
-  finished_ = true;
   background_.detach();
   settle_timer_.reset();
+  harvest_timer_.reset();
+  if (hooks_) hooks_->detach();
+  if (!held_prompts_.empty()) release_held_prompts();  // typed, never confirmed by a hook
+  hook_grace_timer_.reset();
+  finished_ = true;
   const double at = now_seconds();
   const bool open_turn = unsettled_ && !record_.turns.empty();
   if (open_turn) record_.turns.back().end = at;
@@ -305,6 +454,7 @@ void SessionRecorder::finish(std::optional<int> exit_code) {
   if (cast_) {
     if (auto closed = cast_->close(); !closed) warn("terminal.cast: " + closed.error().message);
   }
+  post_conversation();  // after the cast is complete: the fallback reads it
   background_.drain();
   record_.status = SessionRecord::Status::Finished;
   record_.exit_code = exit_code;
@@ -318,6 +468,7 @@ void SessionRecorder::finish(std::optional<int> exit_code) {
 
 void SessionRecorder::discard() {
   finished_ = true;
+  hooks_.reset();
   background_.detach();
   if (cast_) (void)cast_->close();
   background_.drain();

@@ -12,11 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "recorder/agent_kind.hpp"
+#include "recorder/agent_launch.hpp"
 #include "recorder/background.hpp"
 #include "recorder/cast_writer.hpp"
+#include "recorder/conversation_builder.hpp"
 #include "recorder/git_snapshot.hpp"
+#include "recorder/hook_channel.hpp"
 #include "recorder/session_record.hpp"
 #include "recorder/store.hpp"
+#include "recorder/transcript_copier.hpp"
+#include "recorder/transcript_locator.hpp"
 #include "recorder/turn_detector.hpp"
 #include "shell/session_tap.hpp"
 #include "shell/unique_fd.hpp"
@@ -31,6 +37,9 @@ struct RecorderOptions {
   bool record_input = true;
   std::string term, shell;  // for the cast header
   std::uint64_t max_snapshot_file_size = std::uint64_t{10} << 20;
+  AgentKind kind = AgentKind::Generic;
+  std::vector<std::string> environment;  // the agent's: where its transcripts go
+  TerminalAnswers terminal_answers;      // for the conversation when there is no transcript
 };
 
 class SessionRecorder final : public shell::SessionTap {
@@ -40,15 +49,27 @@ class SessionRecorder final : public shell::SessionTap {
   // snapshot is taken then, while the user reads, rather than when the next prompt is already
   // on its way to the agent. More output in the same turn means another snapshot later.
   static constexpr std::chrono::milliseconds kSettleTime{1500};
+  // How often the agent's transcript is looked for and copied while it runs. The agent keeps
+  // its own file meanwhile, and `recover` copies what is left.
+  static constexpr std::chrono::milliseconds kHarvestInterval{2000};
+  static constexpr std::chrono::milliseconds kFirstLook{500};  // after a prompt
+  // A prompt typed while hooks are expected waits this long for the hook to tell it exactly;
+  // when none comes, the hooks do not work and the typed prompt starts the turn.
+  static constexpr std::chrono::milliseconds kHookGrace{5000};
 
   // Creates the bundle and locks it (the lock says "still recording" to `sddsh recover`).
+  // Agents that take hooks (Claude Code) get a socket to report to.
   static Result<std::unique_ptr<SessionRecorder>> create(const Store& store,
                                                          RecorderOptions options);
+  // The socket the agent's hooks report to; empty when this agent takes no hooks.
+  std::string hook_socket() const { return hooks_ ? hooks_->path() : ""; }
+  // What sddsh handed the agent (its session id, hooks): how its transcript is found.
+  void launched_with(const LaunchPlan& plan);
   SessionRecorder(const SessionRecorder&) = delete;
   SessionRecorder& operator=(const SessionRecorder&) = delete;
   ~SessionRecorder() override;
 
-  void started(shell::EventLoop& loop, winsize size) override;
+  void started(shell::EventLoop& loop, winsize size, pid_t agent_pid) override;
   void agent_output(std::string_view bytes) override;
   void user_input(std::string_view bytes) override;
   void resized(winsize size) override;
@@ -79,6 +100,15 @@ class SessionRecorder final : public shell::SessionTap {
   void post_git_start();
   void post_snapshot(const std::string& label, int turn_index, double at);
   void post_session_diff();
+  void on_hook(HookEvent event);
+  void begin_hook_turn(const std::string& prompt, double at);
+  void hold_for_hooks(const PromptSubmission& submission, double at);
+  void release_held_prompts();
+  void take_submission(const PromptSubmission& submission, double at);
+  void arm_harvest();
+  void post_harvest(pid_t agent_pid);
+  std::vector<Error> harvest(pid_t agent_pid, const std::vector<std::string>& hinted);
+  void post_conversation();
   void persist();
   void warn(const std::string& message);
   void update_stats();
@@ -95,6 +125,18 @@ class SessionRecorder final : public shell::SessionTap {
   shell::EventLoop::Timer settle_timer_;
   bool unsettled_ = false;  // the last turn changed (output, or just begun) since its snapshot
   double last_output_ = 0;
+  std::unique_ptr<HookListener> hooks_;
+  bool hook_seen_ = false;  // the agent's hooks report: turns are theirs, not the keyboard's
+  struct HeldPrompt {
+    PromptSubmission submission;
+    double at;
+  };
+  std::vector<HeldPrompt> held_prompts_;
+  shell::EventLoop::Timer hook_grace_timer_;
+  std::vector<std::string> hinted_transcripts_;  // named by the hooks
+  pid_t agent_pid_ = 0;
+  shell::EventLoop::Timer harvest_timer_;
+  bool harvest_pending_ = false;
   std::string warning_;
   std::vector<std::string> problems_;
   bool finished_ = false;
@@ -103,8 +145,10 @@ class SessionRecorder final : public shell::SessionTap {
   std::optional<Snapshotter> snapshotter_;
   std::string git_directory_;
   std::string start_commit_, last_commit_;
-  int based_turn_ = 0;       // the turn whose diff starts at turn_base_
-  std::string turn_base_;    // the snapshot before that turn
+  int based_turn_ = 0;     // the turn whose diff starts at turn_base_
+  std::string turn_base_;  // the snapshot before that turn
+  std::optional<TranscriptLocator> locator_;
+  TranscriptCopier copier_;
 
   BackgroundQueue background_;  // last: its worker joins before the members it uses go
 };

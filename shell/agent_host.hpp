@@ -53,6 +53,7 @@ class AgentHost {
   void terminate(int sig);
 
   bool finished() const { return finished_; }
+  pid_t pid() const { return child_.pid(); }
   // The exit code for sddsh: 128+N when terminated by signal N, else the agent's own.
   int exit_code() const;
 

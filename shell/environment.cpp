@@ -20,6 +20,16 @@ bool usable_term(const std::string& term) { return !term.empty() && term != "dum
 
 }  // namespace
 
+std::string environment_value(const std::vector<std::string>& env, std::string_view name) {
+  for (auto it = env.rbegin(); it != env.rend(); ++it) {
+    const std::string_view entry = *it;
+    if (entry.size() > name.size() && entry.substr(0, name.size()) == name &&
+        entry[name.size()] == '=')
+      return std::string(entry.substr(name.size() + 1));
+  }
+  return "";
+}
+
 std::vector<std::string> current_environment() {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
@@ -37,6 +47,7 @@ std::vector<std::string> agent_environment(const std::vector<std::string>& paren
   }
   for (auto name : kRemoved) vars.erase(std::string(name));
   vars.erase("SDDSH_TASK_ID");  // a nested sddsh must not inherit the outer task
+  vars.erase("SDDSH_HOOK_SOCKET");  // nor report its agent's hooks to the outer one
 
   auto term = vars.find("TERM");
   bool keep_user_term = options.passthrough && term != vars.end() && usable_term(term->second);
@@ -45,6 +56,7 @@ std::vector<std::string> agent_environment(const std::vector<std::string>& paren
 
   vars["SDDSH_SESSION_ID"] = options.session_id;
   if (options.task_id) vars["SDDSH_TASK_ID"] = *options.task_id;
+  if (options.hook_socket) vars["SDDSH_HOOK_SOCKET"] = *options.hook_socket;
 
   std::vector<std::string> env;
   env.reserve(vars.size());

@@ -66,7 +66,7 @@ PassthroughSession::PassthroughSession(const PassthroughOptions& options, OuterT
   input_watch_ = loop_.watch(terminal.input_fd(), POLLIN, [this](short r) { on_input(r); });
   output_watch_ = loop_.watch(terminal.output_fd(), 0, [this](short) { on_output_writable(); });
   signal_watch_ = loop_.watch(signals.fd(), POLLIN, [this](short) { on_signals(); });
-  if (options_.tap) options_.tap->started(loop_, size);
+  if (options_.tap) options_.tap->started(loop_, size, agent_.pid());
 }
 
 int PassthroughSession::run() {

@@ -3,6 +3,7 @@
 // moments through this interface, so the recorder neither knows nor cares which one runs.
 // Every call comes from the session's event loop thread.
 #include <sys/ioctl.h>
+#include <sys/types.h>
 
 #include <string>
 #include <string_view>
@@ -14,8 +15,9 @@ namespace sddsh::shell {
 class SessionTap {
  public:
   virtual ~SessionTap() = default;
-  // The agent runs in a terminal of `size`; `loop` is there for the tap's timers until ended().
-  virtual void started(EventLoop& loop, winsize size) = 0;
+  // The agent (process `agent_pid`) runs in a terminal of `size`; `loop` is there for the tap's
+  // timers and descriptors until ended().
+  virtual void started(EventLoop& loop, winsize size, pid_t agent_pid) = 0;
   // Bytes the agent wrote, before anything interprets them.
   virtual void agent_output(std::string_view bytes) = 0;
   // Bytes the user sent to the agent (keys and pastes; not sddsh's own answers to queries).

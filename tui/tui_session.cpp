@@ -167,7 +167,8 @@ TuiSession::TuiSession(const TuiOptions& options, shell::OuterTerminal& terminal
   renderer_.set_layout(layout);
   mirror_agent_modes();
   if (options_.tap) options_.tap->started(loop_, {static_cast<unsigned short>(layout.pane.rows),
-                                                   static_cast<unsigned short>(layout.pane.cols), 0, 0});
+                                                   static_cast<unsigned short>(layout.pane.cols), 0, 0},
+                                         agent_.pid());
 }
 
 int TuiSession::run() {

@@ -65,6 +65,18 @@ TEST_P(AgentRecording, TurnsHoldThePromptsAsTyped) {
   }, 20s)) << session.dump(2) << "\n" << tmux_.capture("agent");
   EXPECT_EQ(session["turns"][0]["prompt"], "write a haiku about git");
   EXPECT_FALSE(session["turns"][0]["approximate"].get<bool>());
+  // While the agent runs, sddsh finds its own transcript (by the session id it handed the
+  // agent, or for Codex by the file its process holds) and copies it into the bundle. Offline,
+  // Gemini CLI writes the prompt into it only once a model answered: its copy has the session.
+  const std::string bundle = store + "/sessions/" + session["id"].get<std::string>();
+  const bool writes_prompt_offline = agent.name != "gemini";
+  const std::string mark = writes_prompt_offline ? "write a haiku about git" : session["id"].get<std::string>();
+  ASSERT_TRUE(wait_until([&] {
+    session = only_session(store);
+    if (!session.is_object() || session["transcripts"].size() != 1) return false;
+    std::ifstream copy(bundle + "/" + session["transcripts"][0]["file"].get<std::string>());
+    return std::string(std::istreambuf_iterator<char>(copy), {}).find(mark) != std::string::npos;
+  }, 30s)) << session.dump(2);
 
   // Hanging up the terminal ends the agent; the session is finished with its cast.
   tmux_.run({"kill-session", "-t", "agent"});
@@ -76,6 +88,26 @@ TEST_P(AgentRecording, TurnsHoldThePromptsAsTyped) {
   std::ifstream cast(store + "/sessions/" + session["id"].get<std::string>() + "/terminal.cast");
   std::string text((std::istreambuf_iterator<char>(cast)), {});
   EXPECT_NE(text.find("\"m\", \"turn 1: write a haiku about git\""), std::string::npos);
+
+  // The transcript was read: the prompt is its first user message.
+  EXPECT_EQ(session["agent_info"]["kind"], agent.name);
+  ASSERT_EQ(session["transcripts"].size(), 1u) << session.dump(2);
+  // Without a prompt in the transcript, the conversation is the fallback's, from the terminal.
+  EXPECT_EQ(session["conversation"]["source"], writes_prompt_offline ? "transcript" : "terminal") << session.dump(2);
+  EXPECT_FALSE(session["conversation"]["format"].get<std::string>().empty());
+  EXPECT_TRUE(session["warnings"].empty()) << session.dump(2);
+  std::ifstream lines(bundle + "/conversation.jsonl");
+  json first_user;
+  for (std::string line; std::getline(lines, line) && first_user.is_null();)
+    if (json m = json::parse(line, nullptr, false); m.is_object() && m["role"] == "user") first_user = m;
+  ASSERT_TRUE(first_user.is_object());
+  EXPECT_EQ(first_user["text"], "write a haiku about git");
+  EXPECT_EQ(first_user["turn"], 1);
+  if (agent.name == "claude") {
+    // Claude Code's hooks told the prompt: the turn is exact.
+    EXPECT_TRUE(session["agent_info"]["hooks"].get<bool>());
+    EXPECT_EQ(session["turns"][0]["source"], "hook");
+  }
   fs::remove_all(store);
 }
 

@@ -182,6 +182,33 @@ TEST(Recorder, TurnsFollowTypedPromptsAndEachHasItsDiff) {
   const std::string cast = read_file(repo + "/.git/sddsh/sessions/" + session["id"].get<std::string>() + "/terminal.cast");
   EXPECT_NE(cast.find("\"m\", \"turn 1: fix the bug\""), std::string::npos) << cast;
   EXPECT_NE(cast.find("\"i\""), std::string::npos);
+
+  // `sh` keeps no transcript: the conversation is the prompts and what the screen showed.
+  EXPECT_EQ(session["conversation"]["source"], "terminal") << session.dump(2);
+  const std::string bundle_dir = repo + "/.git/sddsh/sessions/" + session["id"].get<std::string>();
+  std::vector<json> messages;
+  for (const auto& line : split_lines(read_file(bundle_dir + "/conversation.jsonl")))
+    if (!line.empty()) messages.push_back(json::parse(line));
+  ASSERT_EQ(messages.size(), 4u) << read_file(bundle_dir + "/conversation.jsonl");
+  EXPECT_EQ(messages[0]["role"], "user");
+  EXPECT_EQ(messages[0]["text"], "fix the bug");
+  EXPECT_EQ(messages[0]["turn"], 1);
+  EXPECT_EQ(messages[1]["role"], "assistant");
+  EXPECT_NE(messages[1]["text"].get<std::string>().find("done-one"), std::string::npos) << messages[1];
+  EXPECT_EQ(messages[1]["text"].get<std::string>().find("done-two"), std::string::npos) << "not the next turn's";
+  EXPECT_EQ(messages[3]["turn"], 2);
+  const std::string shown = sh(repo, sddsh_in(repo, "show --conversation last"));
+  EXPECT_NE(shown.find("── Turn 1"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("> fix the bug"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("done-two"), std::string::npos) << shown;
+  const std::string md = sh(repo, sddsh_in(repo, "export last"));
+  EXPECT_NE(md.find("## Turn 1\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `one.txt` | 1 | 0 |"), std::string::npos) << "per-turn diffstat:\n" << md;
+  EXPECT_NE(md.find("> second prompt"), std::string::npos) << md;
+  EXPECT_EQ(sh(repo, sddsh_in(repo, "export --format cast last")), cast);
+  json exported = json::parse(sh(repo, sddsh_in(repo, "export -f json last")));
+  EXPECT_EQ(exported["conversation"].size(), 4u);
+  EXPECT_EQ(exported["session"]["id"], session["id"]);
 }
 
 TEST(Recorder, NoRecordInputKeepsKeysOutOfTheCast) {
@@ -245,6 +272,8 @@ TEST(Recorder, RecoverFinishesASessionWhoseSddshWasKilled) {
   EXPECT_EQ(after["status"], "recovered");
   ASSERT_GE(after["turns"].size(), 1u) << after.dump(2);
   EXPECT_EQ(after["turns"][0]["prompt"], "make a file");
+  EXPECT_EQ(after["conversation"]["source"], "terminal");
+  EXPECT_NE(sh(repo, sddsh_in(repo, "show --conversation last")).find("> make a file"), std::string::npos);
   EXPECT_NE(sh(repo, sddsh_in(repo, "diff last")).find("+++ b/made.txt"), std::string::npos);
   EXPECT_NE(sh(repo, "git log --format=%s refs/sddsh/sessions/" + after["id"].get<std::string>()).find("end"),
             std::string::npos);

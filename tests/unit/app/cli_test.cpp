@@ -100,3 +100,24 @@ TEST(CommandLine, EachCommandHasItsOwnHelp) {
   EXPECT_NE(help.text.find("--turn"), std::string::npos) << help.text;
   EXPECT_EQ(help.text.find("--no-tui"), std::string::npos) << "not the main help:\n" << help.text;
 }
+
+TEST(CommandLine, ConversationCommandsAndAgentKind) {
+  auto parsed = parse_command_line({"show", "3f2a", "--conversation"});
+  ASSERT_TRUE(std::holds_alternative<ShowCommand>(parsed));
+  EXPECT_TRUE(std::get<ShowCommand>(parsed).conversation);
+
+  parsed = parse_command_line({"export"});
+  ASSERT_TRUE(std::holds_alternative<ExportCommand>(parsed));
+  EXPECT_EQ(std::get<ExportCommand>(parsed).session, "last");
+  EXPECT_EQ(std::get<ExportCommand>(parsed).format, ExportCommand::Format::Markdown);
+  parsed = parse_command_line({"export", "ab12", "--format", "cast", "-o", "out.cast"});
+  ASSERT_TRUE(std::holds_alternative<ExportCommand>(parsed));
+  EXPECT_EQ(std::get<ExportCommand>(parsed).format, ExportCommand::Format::Cast);
+  EXPECT_EQ(std::get<ExportCommand>(parsed).output, "out.cast");
+  EXPECT_EQ(exit_now({"export", "--format", "pdf"}).exit_code, 2);
+
+  EXPECT_TRUE(std::holds_alternative<HookCommand>(parse_command_line({"hook"})));
+  EXPECT_EQ(run({"--agent-kind", "claude", "my-wrapper"}).agent_kind, "claude");
+  EXPECT_EQ(run({"my-wrapper"}).agent_kind, std::nullopt);
+  EXPECT_EQ(exit_now({"--agent-kind", "cursor", "x"}).exit_code, 2);
+}
