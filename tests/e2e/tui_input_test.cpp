@@ -85,7 +85,8 @@ TEST_F(KeysThroughTmux, HundredKilobytePasteBracketed) {
   for (int i = 0; text.size() < 100 * 1024; ++i) text += "pasted line " + std::to_string(i) + " with some words\n";
   const std::string buffer_file = temp_path("paste");
   std::ofstream(buffer_file) << text;
-  tmux_.run({"start-server"});
+  // No start-server of its own: a server without sessions exits at once, and the client may
+  // see that as "server exited unexpectedly". The sessions record() makes keep it up.
   auto [direct, through] = record("\\033[?2004h", [&](const std::string& target) {
     tmux_.run({"load-buffer", "-b", "p", buffer_file});
     tmux_.run({"paste-buffer", "-p", "-b", "p", "-t", target});
