@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/session_text.hpp"
 #include "app/terminal_answers.hpp"
 #include "recorder/conversation_builder.hpp"
 #include "recorder/store.hpp"
@@ -30,18 +31,6 @@ struct Conversation {
   std::string source;  // for the reader: where the messages come from
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-int fail(const std::string& message) {
-  std::fprintf(stderr, "sddsh: %s\n", message.c_str());
-  return 1;
-}
-
 std::string describe_source(const recorder::ConversationRecord& c) {
   if (c.source == "terminal") return "rebuilt from the terminal (no transcript of the agent)";
   std::string text = "the agent's transcript (" + c.format;
@@ -59,20 +48,10 @@ Conversation conversation_of(const recorder::BundleEntry& entry) {
   return {std::move(built.messages), describe_source(built.record) + ", so far"};
 }
 
-std::string local_time(std::int64_t unix_ms, const char* format) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm local{};
-  localtime_r(&seconds, &local);
-  char text[64];
-  std::strftime(text, sizeof text, format, &local);
-  return text;
-}
-
-std::string stat_text(const std::optional<recorder::DiffStat>& stat) {
+// A turn's (or the session's) changes in a few words, also when there is no diff yet.
+std::string turn_changes(const std::optional<recorder::DiffStat>& stat) {
   if (!stat) return "no diff";
-  if (stat->files == 0) return "no changes";
-  return std::to_string(stat->files) + (stat->files == 1 ? " file" : " files") + ", +" +
-         std::to_string(stat->insertions) + " -" + std::to_string(stat->deletions);
+  return stat->files == 0 ? "no changes" : stat_text(stat);
 }
 
 const recorder::TurnRecord* turn_record(const SessionRecord& r, int index) {
@@ -153,7 +132,7 @@ void print_turn_header(const SessionRecord& r, int turn, const Style& style) {
   if (const auto* t = turn_record(r, turn)) {
     facts += " · " +
              local_time(r.started_unix_ms + static_cast<std::int64_t>(t->start * 1000), "%H:%M:%S");
-    facts += " · " + stat_text(t->stat);
+    facts += " · " + turn_changes(t->stat);
   }
   std::printf("%s── %s%s\n", style.bold().c_str(), facts.c_str(), style.reset().c_str());
 }
@@ -200,8 +179,8 @@ std::string markdown_turn_header(const SessionRecord& r, const std::string& bund
   if (!t) return md;
   md +=
       "*" + local_time(r.started_unix_ms + static_cast<std::int64_t>(t->start * 1000), "%H:%M:%S");
-  if (t->end) md += " · " + std::to_string(static_cast<long>(*t->end - t->start + 0.5)) + " s";
-  md += " · " + stat_text(t->stat) + "*\n\n";
+  if (t->end) md += " · " + format_duration(*t->end - t->start);
+  md += " · " + turn_changes(t->stat) + "*\n\n";
   if (!t->diff.empty()) {
     const auto files = patch_file_stats(read_file(bundle_dir + "/" + t->diff));
     if (!files.empty()) {
@@ -243,11 +222,11 @@ std::string markdown(const recorder::BundleEntry& entry, const Conversation& con
   for (const auto& arg : r.argv) command += (command.empty() ? "" : " ") + arg;
   std::string md = "# Session " + r.id.substr(0, 8) + ": `" + command + "`\n\n";
   md += "- Started: " + local_time(r.started_unix_ms, "%Y-%m-%d %H:%M:%S") + ", " +
-        std::to_string(static_cast<long>(r.duration + 0.5)) + " s";
+        format_duration(r.duration);
   if (r.exit_code) md += ", exit " + std::to_string(*r.exit_code);
   md += "\n- Directory: `" + r.cwd + "`";
   if (r.git) md += " (branch " + (r.git->branch.empty() ? std::string("-") : r.git->branch) + ")";
-  md += "\n- Changes: " + stat_text(r.session_stat) + "\n";
+  md += "\n- Changes: " + turn_changes(r.session_stat) + "\n";
   md += "- Conversation: " + conversation.source + "\n\n";
   int turn = -1;
   for (const auto& m : conversation.messages) {
@@ -298,8 +277,7 @@ int show_conversation(const recorder::BundleEntry& entry) {
 }
 
 int run_export(const ExportCommand& command) {
-  char cwd[4096];
-  auto store = recorder::locate_store(::getcwd(cwd, sizeof cwd) ? cwd : ".");
+  auto store = this_store();
   if (!store) return fail(store.error().message);
   auto entry = recorder::find_session(*store, command.session);
   if (!entry) return fail(entry.error().message);
