@@ -21,15 +21,12 @@ struct Reserved {
 // write `sddsh -- NAME` for an agent that happens to share one.
 constexpr std::array kReserved{
     Reserved{"replay", "replay a recorded session"},
-    Reserved{"tasks", "list tasks (ready work)"},
-    Reserved{"task", "show, claim, start, finish a task"},
-    Reserved{"import", "import a spec-kit tasks.md"},
-    Reserved{"dep", "add task dependencies"},
     Reserved{"sync", "upload queued sessions"},
 };
 
 // Subcommands that work today; split_at_agent treats them like the reserved ones.
-constexpr std::array kCommands{"sessions", "show", "diff", "recover", "export", "hook"};
+constexpr std::array kCommands{"sessions", "show", "diff",  "recover", "export",
+                               "hook",     "tasks", "task", "dep",     "import"};
 
 constexpr const char* kUsage = "Usage: sddsh [OPTIONS] [--] AGENT [ARGS...]";
 
@@ -183,6 +180,62 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   auto* hook_app = app.add_subcommand(
       "hook", "Report an agent's hook event (JSON on stdin) to the sddsh running it; "
               "run by the hooks sddsh gives the agent, not by hand");
+  TasksCommand tasks;
+  auto* tasks_app = app.add_subcommand("tasks", "List the tracker's open tasks (--ready: ready work only)");
+  tasks_app->add_flag("--ready", tasks.ready, "Only tasks ready to start: open, nothing blocking them");
+  tasks_app->add_flag("--all", tasks.all, "Closed tasks too");
+  tasks_app->add_flag("--json", tasks.json, "One JSON array (Beads' fields), for scripts");
+  tasks_app->add_option("--type", tasks.type, "Only this type: epic, feature, task, bug or chore")
+      ->type_name("TYPE")
+      ->check(CLI::IsMember({"epic", "feature", "task", "bug", "chore"}));
+  TaskCommand task_command;
+  auto* task_app = app.add_subcommand("task", "Show, claim, start, finish, reopen, note or add a task");
+  task_app->require_subcommand(1);
+  struct TaskAction {
+    const char* name;
+    TaskCommand::Action action;
+    const char* what;
+  };
+  for (const auto& [name, action, what] :
+       {TaskAction{"show", TaskCommand::Action::Show, "A task with its dependencies"},
+        TaskAction{"claim", TaskCommand::Action::Claim, "Take an open task (atomic: one claimer wins)"},
+        TaskAction{"start", TaskCommand::Action::Start, "Claim a task and print its brief for an agent"},
+        TaskAction{"done", TaskCommand::Action::Done, "Close a task"},
+        TaskAction{"reopen", TaskCommand::Action::Reopen, "Open a closed task again"},
+        TaskAction{"note", TaskCommand::Action::Note, "Add a note to a task"}}) {
+    auto* sub = task_app->add_subcommand(name, what);
+    sub->add_option("ID", task_command.id, "The task's id")->required();
+    sub->add_flag("--json", task_command.json, "The task as JSON");
+    if (action == TaskCommand::Action::Note) sub->add_option("TEXT", task_command.text, "The note")->required();
+    if (action == TaskCommand::Action::Done) sub->add_option("--reason", task_command.reason, "Why it is closed")->type_name("TEXT");
+    sub->callback([&task_command, action = action] { task_command.action = action; });
+  }
+  auto* add_app = task_app->add_subcommand("add", "Create a task");
+  add_app->add_option("TITLE", task_command.text, "The title")->required();
+  add_app->add_option("--description,-d", task_command.description, "What it is about")->type_name("TEXT");
+  add_app->add_option("--type,-t", task_command.type, "epic, feature, task (default), bug or chore")
+      ->type_name("TYPE")
+      ->check(CLI::IsMember({"epic", "feature", "task", "bug", "chore"}));
+  add_app->add_option("--parent", task_command.parent, "Its epic or feature")->type_name("ID");
+  add_app->add_option("--blocks", task_command.blocks, "A task that cannot start before this one is done")->type_name("ID");
+  add_app->add_option("--priority,-p", task_command.priority, "0 (highest) to 4; default 2")
+      ->type_name("N")
+      ->check(CLI::Range(0, 4));
+  add_app->add_flag("--json", task_command.json, "The task as JSON");
+  add_app->callback([&task_command] { task_command.action = TaskCommand::Action::Add; });
+  DepCommand dep;
+  auto* dep_app = app.add_subcommand("dep", "Add a dependency between two tasks");
+  dep_app->require_subcommand(1);
+  auto* dep_add = dep_app->add_subcommand("add", "ISSUE depends on DEPENDS_ON (by default: is blocked by it)");
+  dep_add->add_option("ISSUE", dep.issue, "The task that depends")->required();
+  dep_add->add_option("DEPENDS_ON", dep.depends_on, "The task it depends on (for parent-child: its parent)")->required();
+  dep_add->add_option("--type,-t", dep.type, "blocks (default), parent-child, related or discovered-from")
+      ->type_name("TYPE")
+      ->check(CLI::IsMember({"blocks", "parent-child", "related", "discovered-from"}));
+  ImportCommand import_command;
+  auto* import_app = app.add_subcommand("import", "Import a spec-kit tasks.md (or the spec dir holding it) as tasks");
+  import_app->add_option("PATH", import_command.path, "specs/NNN-name/tasks.md, or specs/NNN-name")->required();
+  import_app->add_flag("--json", import_command.json, "What was created, updated and skipped, as JSON");
   for (const auto& r : kReserved) app.add_subcommand(r.name, std::string(r.what) + " (reserved)");
 
   auto [ours, agent] = split_at_agent(app, args);
@@ -190,8 +243,10 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
-    for (const auto* sub : app.get_subcommands()) return ExitNow{0, sub->help()};
-    return ExitNow{0, app.help()};
+    // The help of the innermost command given: `sddsh task claim --help` is claim's.
+    const CLI::App* asked = &app;
+    while (!asked->get_subcommands().empty()) asked = asked->get_subcommands().front();
+    return ExitNow{0, asked->help()};
   } catch (const CLI::ExtrasError&) {
     for (const auto& arg : ours)
       if (arg.starts_with("-") && !app.get_option_no_throw(arg.substr(0, arg.find('='))))
@@ -224,6 +279,10 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     return export_command;
   }
   if (hook_app->parsed()) return HookCommand{};
+  if (tasks_app->parsed()) return tasks;
+  if (task_app->parsed()) return task_command;
+  if (dep_app->parsed()) return dep;
+  if (import_app->parsed()) return import_command;
   for (auto* sub : app.get_subcommands())
     return ExitNow{2, std::string("sddsh: ") + sub->get_name() +
                           ": not available in this version yet (to run a program of that name: "

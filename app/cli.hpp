@@ -39,6 +39,37 @@ struct ExportCommand {
 };
 // `sddsh hook`: run by the hooks sddsh gives an agent; reports the event to the running sddsh.
 struct HookCommand {};
+
+// `sddsh tasks`: the tracker's open tasks; --ready only those ready to start, --all also closed.
+struct TasksCommand {
+  bool ready = false;
+  bool all = false;
+  bool json = false;
+  std::string type;  // "task", "epic", ...; empty: every type
+};
+// `sddsh task ACTION …`.
+struct TaskCommand {
+  enum class Action : unsigned char { Show, Claim, Start, Done, Reopen, Note, Add } action = Action::Show;
+  std::string id;    // every action but add
+  std::string text;  // note: the note; add: the title
+  std::string reason;       // done --reason
+  std::string description;  // add --description
+  std::string type = "task";  // add --type
+  std::string parent;         // add --parent ID
+  std::string blocks;         // add --blocks ID: the new task blocks ID
+  std::optional<int> priority;  // add --priority 0..4
+  bool json = false;
+};
+// `sddsh dep add ISSUE DEPENDS_ON [--type blocks|parent-child|related|discovered-from]`.
+struct DepCommand {
+  std::string issue, depends_on;
+  std::string type = "blocks";
+};
+// `sddsh import PATH`: a spec-kit tasks.md, or its spec dir.
+struct ImportCommand {
+  std::string path;
+  bool json = false;
+};
 struct DiffCommand {
   std::string session;
   std::optional<int> turn;
@@ -59,7 +90,7 @@ struct ExitNow {
 
 using ParsedCommandLine =
     std::variant<RunOptions, ExitNow, SessionsCommand, ShowCommand, DiffCommand, RecoverCommand,
-                 ExportCommand, HookCommand>;
+                 ExportCommand, HookCommand, TasksCommand, TaskCommand, DepCommand, ImportCommand>;
 
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
 

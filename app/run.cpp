@@ -15,7 +15,9 @@
 #include "app/cli.hpp"
 #include "app/conversation_commands.hpp"
 #include "app/hook_command.hpp"
+#include "app/import_command.hpp"
 #include "app/session_commands.hpp"
+#include "app/task_commands.hpp"
 #include "app/terminal_answers.hpp"
 #include "recorder/agent_probe.hpp"
 #include "recorder/session_id.hpp"
@@ -205,6 +207,10 @@ int run_sddsh(const std::vector<std::string>& args) {
     if (auto* c = std::get_if<RecoverCommand>(&parsed)) return run_recover(*c);
     if (auto* c = std::get_if<ExportCommand>(&parsed)) return run_export(*c);
     if (std::get_if<HookCommand>(&parsed)) return run_hook();
+    if (auto* c = std::get_if<TasksCommand>(&parsed)) return run_tasks(*c);
+    if (auto* c = std::get_if<TaskCommand>(&parsed)) return run_task(*c);
+    if (auto* c = std::get_if<DepCommand>(&parsed)) return run_dep(*c);
+    if (auto* c = std::get_if<ImportCommand>(&parsed)) return run_import(*c);
     return run_agent(std::get<RunOptions>(parsed));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sddsh: %s\n", e.what());

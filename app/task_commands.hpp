@@ -1,0 +1,25 @@
+#pragma once
+// The tracker's commands: `sddsh tasks`, `sddsh task …`, `sddsh dep add`. They work on the
+// tracker of this directory's store (tracker.db beside the sessions). Each returns the exit code.
+#include <memory>
+#include <string>
+
+#include "app/cli.hpp"
+#include "tracker-client/tracker.hpp"
+
+namespace sddsh::app {
+
+// The tracker of the current directory's store, created on first use.
+Result<std::unique_ptr<tracker::Tracker>> open_tracker();
+
+// Who claims: SDDSH_ACTOR, else git's user.name, else the login name.
+std::string current_actor();
+
+// What a task gives an agent to start on: title, description, spec dir and files to read.
+std::string task_brief(const tracker::Task& task);
+
+int run_tasks(const TasksCommand& command);
+int run_task(const TaskCommand& command);
+int run_dep(const DepCommand& command);
+
+}  // namespace sddsh::app
