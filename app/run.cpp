@@ -18,6 +18,7 @@
 #include "app/import_command.hpp"
 #include "app/session_commands.hpp"
 #include "app/task_commands.hpp"
+#include "app/task_desk.hpp"
 #include "app/terminal_answers.hpp"
 #include "recorder/agent_probe.hpp"
 #include "recorder/session_id.hpp"
@@ -63,9 +64,11 @@ Result<int> run_passthrough_session(const RunOptions& options, std::vector<std::
 }
 
 Result<int> run_tui_session(const RunOptions& options, std::vector<std::string> argv,
-                            std::vector<std::string> environment, shell::SessionTap* tap) {
+                            std::vector<std::string> environment, shell::SessionTap* tap,
+                            tui::TaskDesk* desk) {
   tui::TuiOptions tui;
   tui.tap = tap;
+  tui.desk = desk;
   tui.spawn.argv = std::move(argv);
   tui.spawn.environment = std::move(environment);
   tui.agent_name = options.command.front().substr(options.command.front().rfind('/') + 1);
@@ -164,10 +167,38 @@ recorder::LaunchPlan plan_agent_launch(const RunOptions& options, const std::str
   return recorder::plan_launch(request);
 }
 
+// The tracker of this directory, when it opens; the agent runs either way.
+std::unique_ptr<tracker::Tracker> open_tracker_or_warn() {
+  auto tracker = open_tracker();
+  if (tracker) return std::move(*tracker);
+  std::fprintf(stderr, "sddsh: warning: no task queue: %s\n", tracker.error().message.c_str());
+  return nullptr;
+}
+
+// `--task ID`: the task must be free for us. One the tracker does not know is recorded as the
+// session's task all the same (it may live in another tracker).
+Result<void> check_start_task(tracker::Tracker* tracker, const std::string& id) {
+  if (!tracker || !tracker->get(id)) {
+    std::fprintf(stderr, "sddsh: warning: task %s is not in the tracker; recording it as the session's task\n",
+                 id.c_str());
+    return {};
+  }
+  auto claimed = tracker->claim(id, current_actor());
+  if (!claimed) return Failure{claimed.error()};
+  return {};
+}
+
 int run_agent(const RunOptions& options) {
   // The TUI needs a terminal on both sides; otherwise (pipes, CI) sddsh passes through.
   const bool tui = !options.no_tui && isatty(0) == 1 && isatty(1) == 1;
   const std::string session_id = recorder::new_session_id();
+  auto tracker = open_tracker_or_warn();
+  if (options.task_id)
+    if (auto free = check_start_task(tracker.get(), *options.task_id); !free) {
+      std::fprintf(stderr, "sddsh: cannot start on task %s: %s\n", options.task_id->c_str(),
+                   free.error().message.c_str());
+      return 1;
+    }
   shell::AgentEnvironmentOptions environment_options{
       .session_id = session_id, .task_id = options.task_id, .passthrough = !tui, .hook_socket = {}};
   auto environment = shell::agent_environment(shell::current_environment(), environment_options);
@@ -179,7 +210,12 @@ int run_agent(const RunOptions& options) {
     environment = shell::agent_environment(shell::current_environment(), environment_options);
   }
   if (tui) use_utf8_locale();
-  auto result = tui ? run_tui_session(options, plan.argv, std::move(environment), recorder.get())
+  std::unique_ptr<TrackerDesk> desk;
+  if (tracker) {
+    desk = std::make_unique<TrackerDesk>(std::move(tracker), recorder.get(), current_actor(), session_id);
+    if (options.task_id) (void)desk->begin_with(*options.task_id);  // claimed above: ours now
+  }
+  auto result = tui ? run_tui_session(options, plan.argv, std::move(environment), recorder.get(), desk.get())
                     : run_passthrough_session(options, plan.argv, std::move(environment), recorder.get());
   if (!result) {
     if (recorder) recorder->discard();

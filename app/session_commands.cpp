@@ -126,7 +126,15 @@ void print_show(const BundleEntry& entry) {
   std::string status = recorder::status_name(r.status);
   if (r.exit_code) status += ", exit " + std::to_string(*r.exit_code);
   std::printf("status    %s\n", status.c_str());
-  if (!task_of(r).empty()) std::printf("task      %s\n", task_of(r).c_str());
+  for (std::size_t i = 0; i < r.task_segments.size(); ++i) {
+    const auto& segment = r.task_segments[i];
+    std::string turns;
+    for (int turn : segment.turns) turns += (turns.empty() ? "" : ",") + std::to_string(turn);
+    std::string span = format_duration(segment.end.value_or(r.duration) - segment.start);
+    std::printf("%s %-12s %-8s turns %-8s %s\n", i == 0 ? "task     " : "         ", segment.task_id.c_str(),
+                span.c_str(), turns.empty() ? "-" : turns.c_str(),
+                segment.stat ? stat_text(segment.stat).c_str() : "");
+  }
   if (r.git) {
     std::string where = r.git->detached ? "detached" : (r.git->unborn ? r.git->branch + " (no commit yet)" : r.git->branch);
     if (!r.git->head.empty()) where += " @ " + r.git->head.substr(0, 10);

@@ -1,5 +1,6 @@
 #include "recorder/bundle_diff.hpp"
 
+#include <cctype>
 #include <cstdio>
 
 namespace sddsh::recorder {
@@ -8,6 +9,15 @@ std::string turn_patch_name(int turn_index) {
   char name[32];
   std::snprintf(name, sizeof name, "diffs/turn-%04d.patch", turn_index);
   return name;
+}
+
+std::string task_patch_name(int segment_number, const std::string& task_id) {
+  std::string name = task_id.substr(0, 64);
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  char number[16];
+  std::snprintf(number, sizeof number, "%02d", segment_number);
+  return "diffs/task-" + std::string(number) + "-" + name + ".patch";
 }
 
 Result<BundleDiff> store_diff(const std::string& bundle_dir, const std::string& patch_file,

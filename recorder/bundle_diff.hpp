@@ -16,6 +16,9 @@ struct BundleDiff {
 };
 
 std::string turn_patch_name(int turn_index);
+// "diffs/task-03-sd-1a2b.patch" for segment 3 (from 1) of a task: characters a file name should
+// not have become '_'.
+std::string task_patch_name(int segment_number, const std::string& task_id);
 inline constexpr const char* kSessionPatchName = "diffs/session.patch";
 
 // Diffs `from` → `to` in the repository at `workdir` and writes the patch to <bundle>/<patch_file>.

@@ -169,11 +169,29 @@ ConversationRecord conversation_from(const json& j) {
 }
 
 json segment_json(const TaskSegment& s) {
-  return {{"task_id", s.task_id}, {"start", s.start}, {"end", optional_number(s.end)}};
+  return {{"task_id", s.task_id},
+          {"start", s.start},
+          {"end", optional_number(s.end)},
+          {"turns", s.turns},
+          {"start_snapshot", s.start_snapshot},
+          {"end_snapshot", s.end_snapshot},
+          {"diff", s.diff},
+          {"stat", stat_json(s.stat)}};
 }
 
 TaskSegment segment_from(const json& j) {
-  return {j.value("task_id", ""), j.value("start", 0.0), number_from(j, "end")};
+  TaskSegment s;
+  s.task_id = j.value("task_id", "");
+  s.start = j.value("start", 0.0);
+  s.end = number_from(j, "end");
+  if (auto it = j.find("turns"); it != j.end() && it->is_array())
+    for (const auto& turn : *it)
+      if (turn.is_number_integer()) s.turns.push_back(turn.get<int>());
+  s.start_snapshot = j.value("start_snapshot", "");
+  s.end_snapshot = j.value("end_snapshot", "");
+  s.diff = j.value("diff", "");
+  if (auto it = j.find("stat"); it != j.end()) s.stat = stat_from(*it);
+  return s;
 }
 
 SessionRecord::Status status_from(const std::string& name) {

@@ -48,10 +48,16 @@ struct TurnRecord {
   std::vector<std::string> files_touched;  // from the agent's hooks: paths its tools named
 };
 
+// The part of a session spent on one task: from the moment it was started (or the session
+// began with it) to the switch to another task, its close, or the session's end.
 struct TaskSegment {
   std::string task_id;
   double start = 0;
   std::optional<double> end;
+  std::vector<int> turns;                    // the turns begun in it
+  std::string start_snapshot, end_snapshot;  // commits under the session's ref
+  std::string diff;                          // bundle-relative patch: start → end snapshot
+  std::optional<DiffStat> stat;
 };
 
 struct GitRecord {

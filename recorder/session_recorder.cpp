@@ -83,7 +83,11 @@ SessionRecorder::SessionRecorder(std::string bundle_dir, shell::UniqueFd lock,
   record_.started_at = iso8601_utc(now_ms);
   record_.input_recorded = options_.record_input;
   record_.agent_info.kind = agent_kind_name(options_.kind);
-  if (options_.task_id) record_.task_segments.push_back({*options_.task_id, 0, std::nullopt});
+  if (options_.task_id) {
+    TaskSegment first;
+    first.task_id = *options_.task_id;
+    record_.task_segments.push_back(std::move(first));
+  }
 }
 
 SessionRecorder::~SessionRecorder() {
@@ -250,6 +254,8 @@ void SessionRecorder::begin_turn(const PromptSubmission& submission, double at) 
   turn.prompt = submission.text;
   turn.approximate = submission.approximate;
   if (cast_) cast_->marker(at, turn_marker(turn.index, turn.prompt));
+  if (const int segment = open_segment(); segment >= 0)
+    record_.task_segments[static_cast<std::size_t>(segment)].turns.push_back(turn.index);
   record_.turns.push_back(std::move(turn));
   // Agents write (or start) their transcript when a prompt comes: look soon, not in 2 s.
   if (locator_ && loop_)
@@ -304,6 +310,9 @@ void SessionRecorder::post_git_start() {
     snapshotter_.emplace(std::move(*snapshotter));
     auto start = snapshotter_->take("start");
     if (start) start_commit_ = last_commit_ = start->commit;
+    // A session begun on a task (--task): its segment starts with the session.
+    const bool first_segment = !record_.task_segments.empty();
+    if (first_segment) segment_starts_.assign(1, start_commit_);
     GitRecord git;
     git.workdir = facts->workdir;
     git.branch = facts->branch;
@@ -318,12 +327,14 @@ void SessionRecorder::post_git_start() {
       first = SnapshotRecord{"start", start->commit, 0, start->omitted_large, start->omitted_lfs};
     std::optional<Error> failure;
     if (!start) failure = start.error();
-    return [this, git = std::move(git), first = std::move(first), failure]() mutable {
-      if (first) git.snapshots.push_back(std::move(*first));
-      record_.git = std::move(git);
-      if (failure) warn("git snapshot failed: " + failure->message);
-      persist();
-    };
+    return
+        [this, git = std::move(git), first = std::move(first), failure, first_segment]() mutable {
+          if (first && first_segment) record_.task_segments.front().start_snapshot = first->commit;
+          if (first) git.snapshots.push_back(std::move(*first));
+          record_.git = std::move(git);
+          if (failure) warn("git snapshot failed: " + failure->message);
+          persist();
+        };
   });
 }
 
@@ -420,6 +431,80 @@ void SessionRecorder::post_conversation() {
   });
 }
 
+int SessionRecorder::open_segment() const {
+  if (record_.task_segments.empty() || record_.task_segments.back().end) return -1;
+  return static_cast<int>(record_.task_segments.size()) - 1;
+}
+
+std::optional<std::string> SessionRecorder::current_task() const {
+  const int segment = open_segment();
+  if (segment < 0) return std::nullopt;
+  return record_.task_segments[static_cast<std::size_t>(segment)].task_id;
+}
+
+void SessionRecorder::switch_task(const std::optional<std::string>& task_id) {
+  if (finished_ || current_task() == task_id) return;
+  const double at = now_seconds();
+  // A turn under way ends here: its diff stays within one task; the next prompt is a new turn.
+  if (unsettled_ && !record_.turns.empty()) settle_turn(at);
+  turns_.end_burst();
+  const int ending = open_segment();
+  if (ending >= 0) record_.task_segments[static_cast<std::size_t>(ending)].end = at;
+  int starting = -1;
+  if (task_id) {
+    TaskSegment segment;
+    segment.task_id = *task_id;
+    segment.start = at;
+    record_.task_segments.push_back(std::move(segment));
+    starting = static_cast<int>(record_.task_segments.size()) - 1;
+  }
+  if (cast_) cast_->marker(at, task_id ? "task " + *task_id : "task none");
+  post_snapshot(task_id ? "task " + *task_id : "task end", 0, at);
+  post_task_boundary(ending, starting);
+  persist();
+}
+
+// On the worker, after the boundary's snapshot: the ending segment's diff, the starting one's base.
+void SessionRecorder::post_task_boundary(int ending, int starting) {
+  std::string ending_task;
+  if (ending >= 0) ending_task = record_.task_segments[static_cast<std::size_t>(ending)].task_id;
+  background_.post([this, ending, starting, ending_task]() -> BackgroundQueue::Completion {
+    if (!snapshotter_ || last_commit_.empty()) return {};
+    const std::string boundary = last_commit_;
+    std::optional<BundleDiff> diff;
+    std::optional<Error> failure;
+    const auto ending_index = static_cast<std::size_t>(ending);
+    if (ending >= 0 && ending_index < segment_starts_.size() &&
+        !segment_starts_[ending_index].empty()) {
+      auto stored = store_diff(bundle_dir_, task_patch_name(ending + 1, ending_task),
+                               git_directory_, segment_starts_[ending_index], boundary);
+      if (stored)
+        diff = std::move(*stored);
+      else
+        failure = stored.error();
+    }
+    if (starting >= 0) {
+      segment_starts_.resize(static_cast<std::size_t>(starting) + 1);
+      segment_starts_[static_cast<std::size_t>(starting)] = boundary;
+    }
+    return [this, ending, starting, boundary, diff = std::move(diff), failure] {
+      auto& segments = record_.task_segments;
+      if (ending >= 0 && static_cast<std::size_t>(ending) < segments.size()) {
+        TaskSegment& segment = segments[static_cast<std::size_t>(ending)];
+        segment.end_snapshot = boundary;
+        if (diff) {
+          segment.diff = diff->patch_file;
+          segment.stat = diff->stat;
+        }
+      }
+      if (starting >= 0 && static_cast<std::size_t>(starting) < segments.size())
+        segments[static_cast<std::size_t>(starting)].start_snapshot = boundary;
+      if (failure) warn("task diff failed: " + failure->message);
+      persist();
+    };
+  });
+}
+
 void SessionRecorder::post_session_diff() {
   background_.post([this]() -> BackgroundQueue::Completion {
     if (!snapshotter_ || start_commit_.empty() || last_commit_.empty()) return {};
@@ -449,8 +534,11 @@ void SessionRecorder::finish(std::optional<int> exit_code) {
   // A last turn that had not settled ends with the session: its snapshot is the end snapshot.
   post_snapshot("end", open_turn ? record_.turns.back().index : 0, at);
   post_session_diff();
-  for (auto& segment : record_.task_segments)
-    if (!segment.end) segment.end = at;
+  // The task the session ended on: its segment ends with the end snapshot.
+  if (const int segment = open_segment(); segment >= 0) {
+    record_.task_segments[static_cast<std::size_t>(segment)].end = at;
+    post_task_boundary(segment, -1);
+  }
   if (cast_) {
     if (auto closed = cast_->close(); !closed) warn("terminal.cast: " + closed.error().message);
   }

@@ -81,6 +81,12 @@ class SessionRecorder final : public shell::SessionTap {
   // final session.json. Blocks until that is done. `exit_code` is unset when the agent never ran.
   void finish(std::optional<int> exit_code);
 
+  // The session moves to another task (or to none): the current task's segment ends with a
+  // snapshot and its diff, and the new one begins there, with a marker in the cast.
+  void switch_task(const std::optional<std::string>& task_id);
+  // The task the session works on now, if any.
+  std::optional<std::string> current_task() const;
+
   // The agent never started: no bundle, no snapshot chain is left behind.
   void discard();
 
@@ -100,6 +106,8 @@ class SessionRecorder final : public shell::SessionTap {
   void post_git_start();
   void post_snapshot(const std::string& label, int turn_index, double at);
   void post_session_diff();
+  void post_task_boundary(int ending, int starting);
+  int open_segment() const;
   void on_hook(HookEvent event);
   void begin_hook_turn(const std::string& prompt, double at);
   void hold_for_hooks(const PromptSubmission& submission, double at);
@@ -147,6 +155,7 @@ class SessionRecorder final : public shell::SessionTap {
   std::string start_commit_, last_commit_;
   int based_turn_ = 0;     // the turn whose diff starts at turn_base_
   std::string turn_base_;  // the snapshot before that turn
+  std::vector<std::string> segment_starts_;  // the start snapshot of each task segment
   std::optional<TranscriptLocator> locator_;
   TranscriptCopier copier_;
 

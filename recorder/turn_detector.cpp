@@ -891,6 +891,7 @@ class TurnDetector::Impl {
     return submissions;
   }
   const std::string& pending_text() const { return line_.text(); }
+  void end_burst();
 
  private:
   void apply(const KeyEvent& event, std::vector<PromptSubmission>& submissions);
@@ -988,6 +989,8 @@ void TurnDetector::Impl::submit(Clock::time_point at, std::vector<PromptSubmissi
   blank_lines_in_burst_ = 0;
   reset_line();
 }
+
+void TurnDetector::Impl::end_burst() { last_submission_at_.reset(); }
 
 bool TurnDetector::Impl::continues_burst(Clock::time_point at) const {
   return last_submission_at_.has_value() && at - *last_submission_at_ < debounce_;
@@ -1102,5 +1105,7 @@ std::vector<PromptSubmission> TurnDetector::feed(std::string_view user_bytes,
 const std::string& TurnDetector::pending_text() const {
   return impl_->pending_text();
 }
+
+void TurnDetector::end_burst() { impl_->end_burst(); }
 
 }  // namespace sddsh::recorder

@@ -42,6 +42,9 @@ class TurnDetector {
   std::vector<PromptSubmission> feed(std::string_view user_bytes, Clock::time_point now);
   // What is typed so far and not yet submitted.
   const std::string& pending_text() const;
+  // The next submission starts a turn of its own, however soon it comes (the session moved to
+  // another task in between).
+  void end_burst();
 
  private:
   class Impl;

@@ -1,5 +1,6 @@
 #include "tui/panel.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace sddsh::tui {
@@ -28,6 +29,41 @@ std::vector<PanelLine> SessionSection::lines() const {
   lines.push_back({"elapsed  " + format_elapsed(facts_.elapsed_seconds)});
   if (!facts_.recording.empty()) lines.push_back({"record   " + facts_.recording});
   if (!facts_.title.empty()) lines.push_back({"title    " + facts_.title, PanelLine::Tone::Dim});
+  return lines;
+}
+
+namespace {
+
+std::string task_line(const QueuedTask& task) {
+  return "P" + std::to_string(task.priority) + (task.parallel ? " [P] " : " ") + task.title;
+}
+
+std::string task_detail(const QueuedTask& task) {
+  return "   " + task.id + (task.phase.empty() ? "" : " · " + task.phase);
+}
+
+}  // namespace
+
+std::vector<PanelLine> TaskQueueSection::lines() const {
+  std::vector<PanelLine> lines;
+  if (view_.current) {
+    lines.push_back({"▶ " + view_.current->title, PanelLine::Tone::Accent});
+    lines.push_back({task_detail(*view_.current), PanelLine::Tone::Dim});
+  }
+  if (view_.ready.empty()) lines.push_back({"no ready tasks", PanelLine::Tone::Dim});
+  // A window of the queue that keeps the selection in sight.
+  const int count = static_cast<int>(view_.ready.size());
+  const int first = std::clamp(view_.selected - kShown + 1, 0, std::max(0, count - kShown));
+  for (int i = first; i < std::min(count, first + kShown); ++i) {
+    const QueuedTask& task = view_.ready[static_cast<std::size_t>(i)];
+    const bool selected = i == view_.selected;
+    lines.push_back({task_line(task), selected ? PanelLine::Tone::Selected : PanelLine::Tone::Normal});
+    if (selected) lines.push_back({task_detail(task), PanelLine::Tone::Dim});
+  }
+  if (count > first + kShown)
+    lines.push_back({"… " + std::to_string(count - first - kShown) + " more", PanelLine::Tone::Dim});
+  if (!view_.message.empty())
+    lines.push_back({view_.message, view_.message_is_error ? PanelLine::Tone::Alert : PanelLine::Tone::Dim});
   return lines;
 }
 

@@ -2,14 +2,17 @@
 // The side panel: a list of sections, each a title and a few lines. Later parts of sddsh
 // (task queue, recording, uploads) add sections; the panel only lays them out.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "tui/task_desk.hpp"
 
 namespace sddsh::tui {
 
 struct PanelLine {
   std::string text;
-  enum class Tone : unsigned char { Normal, Dim, Accent, Alert } tone = Tone::Normal;
+  enum class Tone : unsigned char { Normal, Dim, Accent, Alert, Selected } tone = Tone::Normal;
 };
 
 class PanelSection {
@@ -37,6 +40,27 @@ class SessionSection final : public PanelSection {
 
  private:
   const SessionFacts& facts_;
+};
+
+// The task queue: the current task on top, then the ready tasks; one of them selected while the
+// user picks from the panel.
+struct TaskQueueView {
+  std::optional<QueuedTask> current;
+  std::vector<QueuedTask> ready;
+  int selected = -1;    // index into ready, or -1
+  std::string message;  // the last outcome ("claimed", or why not)
+  bool message_is_error = false;
+};
+
+class TaskQueueSection final : public PanelSection {
+ public:
+  static constexpr int kShown = 8;  // ready tasks listed at most (the selected one always)
+  explicit TaskQueueSection(const TaskQueueView& view) : view_(view) {}
+  std::string title() const override { return "Tasks"; }
+  std::vector<PanelLine> lines() const override;
+
+ private:
+  const TaskQueueView& view_;
 };
 
 std::string format_elapsed(long seconds);

@@ -27,6 +27,7 @@ Style tone_style(PanelLine::Tone tone) {
     case PanelLine::Tone::Dim: s.fg = Color::indexed(8); break;
     case PanelLine::Tone::Accent: s.fg = Color::indexed(6); break;
     case PanelLine::Tone::Alert: s.fg = Color::indexed(3); s.attrs.bold = true; break;
+    case PanelLine::Tone::Selected: s.attrs.reverse = true; break;
   }
   return s;
 }
@@ -146,7 +147,8 @@ void Renderer::draw_panel(const Chrome& chrome) {
   panel_cache_.resize(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     // Text and tone together decide whether the row changed.
-    std::string key = rows[r].first + '\0' + static_cast<char>(rows[r].second.fg.index());
+    std::string key = rows[r].first + '\0' + static_cast<char>(rows[r].second.fg.index()) +
+                      (rows[r].second.attrs.reverse ? "R" : "");
     if (panel_cache_[r] == key) continue;
     panel_cache_[r] = std::move(key);
     draw_text_row(panel.row + static_cast<int>(r), panel.col, panel.cols, rows[r].first, rows[r].second);

@@ -49,12 +49,17 @@ constexpr std::string_view kOwnModesOn = "\x1b[?2004h\x1b[?1004h";
 constexpr std::string_view kOwnModesOff = "\x1b[?2004l\x1b[?1004l";
 constexpr std::string_view kMouseOff = "\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?1006l";
 
-enum class Mode : std::uint8_t { Normal, Prefix, Scrollback, Help, ConfirmQuit };
+enum class Mode : std::uint8_t { Normal, Prefix, Scrollback, Help, ConfirmQuit, Tasks };
+
+// Other sddsh processes change the tracker too: the queue is read again this often.
+constexpr auto kQueueRefresh = std::chrono::seconds(10);
 
 std::vector<std::string> help_lines(const std::string& prefix) {
   return {"sddsh keys — press " + prefix + ", then:",
           "",
           "  p        show or hide the side panel",
+          "  t        the task queue: ↑ ↓ choose, Enter start (its brief goes to the",
+          "           agent's input, not sent), d done with the current task",
           "  [        scroll back (PgUp PgDn ↑ ↓ g G; q or typing leaves)",
           "  ?        this help",
           "  " + prefix + "      send " + prefix + " to the agent",
@@ -89,6 +94,12 @@ class TuiSession {
   void handle_key(const KeyEvent& key);
   void handle_prefix_command(const KeyEvent& key);
   void handle_scrollback_key(const KeyEvent& key);
+  void handle_tasks_key(const KeyEvent& key);
+  void refresh_queue();
+  void arm_queue_refresh();
+  void start_selected_task();
+  void finish_current_task();
+  void paste_to_agent(const std::string& text);
   void handle_mouse(const MouseEvent& mouse);
   void forward_to_agent(std::string_view bytes);
   void set_mode(Mode mode);
@@ -117,6 +128,9 @@ class TuiSession {
 
   SessionFacts facts_;
   SessionSection session_section_{facts_};
+  TaskQueueView queue_;
+  TaskQueueSection queue_section_{queue_};
+  shell::EventLoop::Timer queue_timer_;
   Clock::time_point started_ = Clock::now();
 
   shell::EventLoop::Watch input_watch_;
@@ -176,6 +190,8 @@ int TuiSession::run() {
   start_probe();
   apply_terminal_size();
   arm_clock();
+  refresh_queue();
+  arm_queue_refresh();
   while (!done_) loop_.run_once();
   return agent_.exit_code();
 }
@@ -275,6 +291,7 @@ void TuiSession::draw_frame() {
 
 Chrome TuiSession::chrome() const {
   Chrome c;
+  if (options_.desk) c.sections.push_back(&queue_section_);
   c.sections.push_back(&session_section_);
   c.status_left = "sddsh · " + facts_.agent;
   c.status_alert = facts_.state == SessionFacts::State::Waiting;
@@ -284,7 +301,8 @@ Chrome TuiSession::chrome() const {
     c.status_alert = true;
   }
   switch (mode_) {
-    case Mode::Prefix: c.status_left += " · p panel  [ scroll  ? help  q quit"; break;
+    case Mode::Prefix: c.status_left += " · p panel  t tasks  [ scroll  ? help  q quit"; break;
+    case Mode::Tasks: c.status_left += " · tasks: ↑ ↓ choose  Enter start  d done  q leave"; break;
     case Mode::Scrollback:
       c.status_left += " · history " + std::to_string(scroll_offset_) + "/" + std::to_string(max_scroll()) +
                        "  PgUp PgDn ↑ ↓ g G  q leaves";
@@ -415,6 +433,7 @@ void TuiSession::handle_key(const KeyEvent& key) {
     case Mode::Normal: forward_to_agent(key.bytes); break;
     case Mode::Prefix: handle_prefix_command(key); break;
     case Mode::Scrollback: handle_scrollback_key(key); break;
+    case Mode::Tasks: handle_tasks_key(key); break;
     case Mode::Help: set_mode(Mode::Normal); break;
     case Mode::ConfirmQuit:
       set_mode(Mode::Normal);
@@ -429,6 +448,13 @@ void TuiSession::handle_prefix_command(const KeyEvent& key) {
   switch (key.ch) {
     case U'p': toggle_panel(); break;
     case U'[': set_mode(Mode::Scrollback); break;
+    case U't':
+      if (!options_.desk) break;
+      if (!renderer_.layout().panel_shown()) toggle_panel();  // the queue is in the panel
+      refresh_queue();
+      if (queue_.selected < 0 && !queue_.ready.empty()) queue_.selected = 0;
+      set_mode(Mode::Tasks);
+      break;
     case U'?': set_mode(Mode::Help); break;
     case U'q': set_mode(Mode::ConfirmQuit); break;
     default: break;
@@ -448,6 +474,100 @@ void TuiSession::handle_scrollback_key(const KeyEvent& key) {
   if (key.kind == K::Escape || (plain_char && key.ch == U'q')) return set_mode(Mode::Normal);
   // Any other key means the user is typing again: back to the live screen, key included.
   forward_to_agent(key.bytes);
+}
+
+void TuiSession::handle_tasks_key(const KeyEvent& key) {
+  using K = KeyEvent::Kind;
+  const bool plain_char = key.kind == K::Char && !key.ctrl && !key.alt;
+  const int count = static_cast<int>(queue_.ready.size());
+  auto select = [&](int index) {
+    queue_.selected = count == 0 ? -1 : std::clamp(index, 0, count - 1);
+    schedule_frame();
+  };
+  if (key.kind == K::Up || (plain_char && key.ch == U'k')) return select(queue_.selected - 1);
+  if (key.kind == K::Down || (plain_char && key.ch == U'j')) return select(queue_.selected + 1);
+  if (key.kind == K::Enter) return start_selected_task();
+  if (plain_char && key.ch == U'd') return finish_current_task();
+  if (plain_char && key.ch == U'r') return refresh_queue();
+  if (key.kind == K::Escape || (plain_char && key.ch == U'q')) {
+    queue_.selected = -1;
+    return set_mode(Mode::Normal);
+  }
+}
+
+void TuiSession::refresh_queue() {
+  if (!options_.desk) return;
+  const std::string selected_id =
+      queue_.selected >= 0 && queue_.selected < static_cast<int>(queue_.ready.size())
+          ? queue_.ready[static_cast<std::size_t>(queue_.selected)].id
+          : "";
+  auto ready = options_.desk->ready();
+  queue_.current = options_.desk->current();
+  if (!ready) {
+    queue_.message = ready.error().message;
+    queue_.message_is_error = true;
+  } else {
+    queue_.ready = std::move(*ready);
+    // The selection follows its task when the queue moves under it.
+    for (std::size_t i = 0; i < queue_.ready.size(); ++i)
+      if (queue_.ready[i].id == selected_id) queue_.selected = static_cast<int>(i);
+    if (queue_.selected >= static_cast<int>(queue_.ready.size()))
+      queue_.selected = static_cast<int>(queue_.ready.size()) - 1;
+  }
+  schedule_frame();
+}
+
+void TuiSession::arm_queue_refresh() {
+  if (!options_.desk) return;
+  queue_timer_ = loop_.after(kQueueRefresh, [this] {
+    if (renderer_.layout().panel_shown()) refresh_queue();
+    arm_queue_refresh();
+  });
+}
+
+void TuiSession::start_selected_task() {
+  if (queue_.selected < 0 || queue_.selected >= static_cast<int>(queue_.ready.size())) return;
+  const QueuedTask task = queue_.ready[static_cast<std::size_t>(queue_.selected)];
+  auto brief = options_.desk->start(task.id);
+  if (!brief) {
+    queue_.message = brief.error().message;
+    queue_.message_is_error = true;
+    refresh_queue();
+    return;
+  }
+  queue_.message = "started " + task.id + ": its brief is in the prompt";
+  queue_.message_is_error = false;
+  queue_.selected = -1;
+  set_mode(Mode::Normal);
+  paste_to_agent(*brief);
+  refresh_queue();
+}
+
+void TuiSession::finish_current_task() {
+  const auto current = options_.desk->current();
+  if (!current) {
+    queue_.message = "no current task to mark done";
+    queue_.message_is_error = true;
+    return schedule_frame();
+  }
+  if (auto done = options_.desk->finish_current(); !done) {
+    queue_.message = done.error().message;
+    queue_.message_is_error = true;
+  } else {
+    queue_.message = current->id + " done";
+    queue_.message_is_error = false;
+  }
+  refresh_queue();
+}
+
+// The brief goes in as a paste: the agent shows it in its input, and nothing is sent until the
+// user presses Enter. An agent without bracketed paste would take each newline as Enter.
+void TuiSession::paste_to_agent(const std::string& text) {
+  if (screen_.bracketed_paste()) return forward_to_agent("\x1b[200~" + text + "\x1b[201~");
+  std::string flat = text;
+  for (char& c : flat)
+    if (c == '\n' || c == '\r') c = ' ';
+  forward_to_agent(flat);
 }
 
 int TuiSession::max_scroll() const {
@@ -527,6 +647,7 @@ void TuiSession::toggle_panel() {
 }
 
 void TuiSession::finish() {
+  queue_timer_.reset();
   if (options_.tap) options_.tap->ended();
   done_ = true;
   input_watch_.reset();

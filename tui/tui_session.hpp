@@ -6,6 +6,7 @@
 #include "shell/pty_child.hpp"
 #include "shell/result.hpp"
 #include "shell/session_tap.hpp"
+#include "tui/task_desk.hpp"
 
 namespace sddsh::tui {
 
@@ -20,6 +21,7 @@ struct TuiOptions {
   std::string term;        // the user's TERM, for ncurses
   bool truecolor = false;  // the user's COLORTERM announces 24-bit colour
   shell::SessionTap* tap = nullptr;  // the recorder, if any
+  TaskDesk* desk = nullptr;          // the task queue, if there is a tracker
 };
 
 // The exit code for sddsh, as for pass-through mode; the error is the agent failing to start.

@@ -207,7 +207,7 @@ TEST_P(ConcurrentSessions, EachSessionKeepsItsOwnTranscript) {
       if (copy.find(mark_of(s)) == std::string::npos) return false;
     }
     return true;
-  }, 30s)) << read_file(bundles[0] + "/session.json") << read_file(bundles[1] + "/session.json");
+  }, 60s))  // two agents starting at once under ASan can take a while << read_file(bundles[0] + "/session.json") << read_file(bundles[1] + "/session.json");
   for (const char* name : {"a", "b"}) tmux_.run({"kill-session", "-t", name});
   ASSERT_TRUE(wait_until([&] { return finished(bundles[0]) && finished(bundles[1]); }, 30s));
 
@@ -351,3 +351,65 @@ TEST_P(ScriptedConversation, ToolCallIsInTheConversationAndTheTurnsDiff) {
 
 INSTANTIATE_TEST_SUITE_P(RealAgents, ScriptedConversation, ::testing::ValuesIn(kScriptedAgents),
                          [](const auto& param_info) { return param_info.param.name; });
+
+// The task queue with a real agent: the picked task's brief lands in Claude Code's prompt without
+// being sent; Enter sends it (the model gets the task), and done closes the task, with the
+// session's segment holding the task's diff.
+TEST_F(Conversation, PickedTaskBriefReachesClaudeCodeAndItsSegmentHasTheDiff) {
+  AgentSetup claude = claude_code_setup();
+  if (!claude.installed()) GTEST_SKIP() << "claude is not installed: run scripts/install-agents";
+  claude.args = {"--permission-mode", "acceptEdits"};
+  const std::string work = claude.workdir;
+  fs::remove_all(work);
+  fs::create_directories(work);
+  run_piped({"sh", "-c", "cd " + shell_quote(work) + " && git init -q -b main . && echo base > README && "
+                         "git -c user.name=t -c user.email=t@e add -A && git -c user.name=t -c user.email=t@e commit -qm init"});
+  const std::string store = fresh_store("task-claude");
+  const std::string in_store = "cd " + shell_quote(work) + " && SDDSH_STORE=" + store + " SDDSH_ACTOR=tester " +
+                               shell_quote(sddsh_binary());
+  auto added = run_piped({"sh", "-c", in_store + " task add 'Create greeting.txt' --description 'A friendly greeting.' --json"});
+  ASSERT_EQ(exit_code(added.status), 0) << added.err;
+  const std::string task = json::parse(added.out).value("id", "");
+  ASSERT_FALSE(task.empty()) << added.out;
+
+  ScriptedModelServer model({{.text = "Creating it.",
+                              .tool = ToolUse{"Write", {{"file_path", work + "/greeting.txt"}, {"content", "hello\n"}}}},
+                             {.text = "Greeting written.", .tool = std::nullopt}});
+  const std::string wrapper = "ANTHROPIC_BASE_URL=" + model.base_url() + " SDDSH_STORE=" + store +
+                              " SDDSH_ACTOR=tester " + shell_quote(sddsh_binary()) + " --";
+  tmux_.new_session("c", claude.command("task", wrapper), 150, 35);
+  ASSERT_TRUE(tmux_.wait_for_screen("c", [&](auto& s) { return s.find("accept edits on") != std::string::npos; }, 60s))
+      << tmux_.capture("c");
+  ASSERT_TRUE(tmux_.wait_for_screen("c", [](auto& s) { return s.find("Create greeting.txt") != std::string::npos; }, 10s))
+      << "the queue shows the task:\n" << tmux_.capture("c");
+  tmux_.send_keys("c", {"C-]", "t"});
+  tmux_.send_keys("c", {"Enter"});
+  // In Claude's prompt (it folds a multi-line paste into a placeholder), and not sent.
+  ASSERT_TRUE(tmux_.wait_for_screen("c", [](auto& s) { return s.find("Pasted text") != std::string::npos ||
+                                                              s.find("A friendly greeting.") != std::string::npos; }, 10s))
+      << tmux_.capture("c");
+  EXPECT_TRUE(model.requests().empty()) << "the brief waits for Enter";
+  tmux_.send_keys("c", {"Enter"});
+  ASSERT_TRUE(tmux_.wait_for_screen("c", [](auto& s) { return s.find("Greeting written.") != std::string::npos; }, 60s))
+      << tmux_.capture("c");
+  ASSERT_FALSE(model.requests().empty());
+  EXPECT_NE(model.requests().front().dump().find("Create greeting.txt"), std::string::npos)
+      << "the model got the task's brief";
+  tmux_.send_keys("c", {"C-]", "t"});
+  tmux_.send_keys("c", {"d"});
+  auto status_of_task = [&] {
+    auto shown = run_piped({"sh", "-c", in_store + " task show " + task + " --json"});
+    return json::parse(shown.out, nullptr, false).value("status", "");
+  };
+  ASSERT_TRUE(wait_until([&] { return status_of_task() == "closed"; }, 10s));
+  tmux_.run({"kill-session", "-t", "c"});
+  const std::string bundle = bundles_of(store, 1).at(0);
+  ASSERT_TRUE(wait_until([&] { return finished(bundle); }, 30s));
+  const json session = read_json(bundle + "/session.json");
+  ASSERT_EQ(session["task_segments"].size(), 1u) << session.dump(2);
+  const json& segment = session["task_segments"][0];
+  EXPECT_EQ(segment["task_id"], task);
+  EXPECT_NE(read_file(bundle + "/" + segment["diff"].get<std::string>()).find("+++ b/greeting.txt"), std::string::npos)
+      << segment;
+  fs::remove_all(store);
+}

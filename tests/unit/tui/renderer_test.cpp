@@ -144,3 +144,51 @@ TEST(Layout, PanelTakesAboutAThirdAndHidesWhenSmall) {
   EXPECT_EQ(tiny.pane.cols, 40);
   EXPECT_EQ(tiny.pane.rows, 9);
 }
+
+TEST(TaskQueuePanel, CurrentTaskOnTopThenTheQueueWithTheSelectionHighlighted) {
+  HeadlessPainter painter(24, 120);
+  Renderer renderer(painter);
+  const Layout layout = compute_layout(24, 120, true);
+  renderer.set_layout(layout);
+  Screen screen({.rows = layout.pane.rows, .cols = layout.pane.cols});
+  TaskQueueView view;
+  view.current = QueuedTask{.id = "sd-0a1b", .title = "Set up the project", .phase = "Phase 1: Setup"};
+  for (int i = 0; i < 12; ++i)
+    view.ready.push_back({.id = "sd-10" + std::to_string(i), .title = "Task " + std::to_string(i),
+                          .phase = "Phase 3", .priority = i < 2 ? 1 : 2, .parallel = i == 1});
+  view.selected = 1;
+  TaskQueueSection section(view);
+  Chrome chrome;
+  chrome.sections.push_back(&section);
+  renderer.draw(screen, 0, chrome);
+  const auto panel = painter.text_lines(0, layout.panel.col, 14, layout.panel.cols);
+  EXPECT_EQ(panel[0], " Tasks");
+  EXPECT_EQ(panel[1], " ▶ Set up the project");
+  EXPECT_EQ(panel[2], "    sd-0a1b · Phase 1: Setup");
+  EXPECT_EQ(panel[3], " P1 Task 0");
+  EXPECT_EQ(panel[4], " P1 [P] Task 1");
+  EXPECT_EQ(panel[5], "    sd-101 · Phase 3") << "the selected task shows its id and phase";
+  EXPECT_EQ(panel[6], " P2 Task 2");
+  EXPECT_EQ(panel[12], " … 4 more");
+  EXPECT_TRUE(painter.style_at(4, layout.panel.col + 1).attrs.reverse) << "the selection is highlighted";
+  EXPECT_FALSE(painter.style_at(3, layout.panel.col + 1).attrs.reverse);
+
+  // Moving the selection down the list scrolls the window with it.
+  view.selected = 11;
+  renderer.draw(screen, 0, chrome);
+  const auto moved = painter.text_lines(0, layout.panel.col, 14, layout.panel.cols);
+  EXPECT_EQ(moved[3], " P2 Task 4");
+  EXPECT_EQ(moved[10], " P2 Task 11");
+  EXPECT_TRUE(painter.style_at(10, layout.panel.col + 1).attrs.reverse);
+}
+
+TEST(TaskQueuePanel, EmptyQueueAndErrorsSaySo) {
+  TaskQueueView view;
+  view.message = "sd-1 is already claimed by alice";
+  view.message_is_error = true;
+  const auto lines = TaskQueueSection(view).lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].text, "no ready tasks");
+  EXPECT_EQ(lines[1].text, "sd-1 is already claimed by alice");
+  EXPECT_EQ(lines[1].tone, PanelLine::Tone::Alert);
+}

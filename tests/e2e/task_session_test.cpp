@@ -1,0 +1,151 @@
+// Tasks in a session, through the real binary in tmux: the panel's queue, starting a task (its
+// brief goes into the agent's input, not sent), marking it done, and one segment per task with
+// its own diff. First with a shell loop as the agent, then with the real Claude Code.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "agents.hpp"
+#include "harness.hpp"
+#include "model_server.hpp"
+
+using namespace sddsh::e2e;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::string make_temp_dir(const std::string& tag) {
+  std::string tmpl = "/tmp/sddsh-tasks-" + tag + "-XXXXXX";
+  return mkdtemp(tmpl.data());
+}
+
+constexpr const char* kGit = "git -c user.name=t -c user.email=t@example.com ";
+
+// A repository; its store (and tracker) is under .git/sddsh.
+std::string make_repository() {
+  const std::string dir = make_temp_dir("repo");
+  auto r = run_piped({"sh", "-c", "cd " + shell_quote(dir) + " && git init -q -b main . && echo base > README && " +
+                                      kGit + "add -A && " + kGit + "commit -qm init"});
+  EXPECT_EQ(exit_code(r.status), 0) << r.err;
+  return dir;
+}
+
+// sddsh in `dir` with the store of that repository (not the harness's scratch store).
+std::string sddsh_in(const std::string& dir, const std::string& args) {
+  return "cd " + shell_quote(dir) + " && exec env -u SDDSH_STORE SDDSH_ACTOR=tester " + shell_quote(sddsh_binary()) +
+         " " + args;
+}
+
+json run_json(const std::string& dir, const std::string& args) {
+  auto r = run_piped({"sh", "-c", sddsh_in(dir, args)});
+  EXPECT_EQ(exit_code(r.status), 0) << args << "\n" << r.err;
+  return json::parse(r.out, nullptr, false);
+}
+
+std::string add_task(const std::string& dir, const std::string& title, int priority) {
+  json task = run_json(dir, "task add " + shell_quote(title) + " --priority " + std::to_string(priority) + " --json");
+  return task.value("id", "");
+}
+
+json session_of(const std::string& dir) { return run_json(dir, "show --json last"); }
+
+}  // namespace
+
+TEST(TaskSession, StartingAndFinishingTasksSplitsTheSessionIntoSegments) {
+  if (!Tmux::available()) GTEST_SKIP() << "tmux is not installed (scripts/setup installs it)";
+  const std::string repo = make_repository();
+  const std::string first = add_task(repo, "Write the first file", 1);
+  const std::string second = add_task(repo, "Write the second file", 2);
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(second.empty());
+  // The "agent": each line it reads becomes a file of its own.
+  const std::string agent =
+      "sh -c 'n=0; while read -r line; do n=$((n+1)); printf \"%s\\n\" \"$line\" > file$n.txt; echo made-$n; done'";
+  Tmux tmux;
+  tmux.new_session("s", sddsh_in(repo, "-- " + agent), 140, 30);
+  ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("Write the first file") != std::string::npos; }, 20s))
+      << "the queue is in the panel:\n" << tmux.capture("s");
+
+  // Prefix t: the queue; Enter starts the first (highest priority) task.
+  tmux.send_keys("s", {"C-]", "t"});
+  ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("Enter start") != std::string::npos; }, 10s))
+      << tmux.capture("s");
+  tmux.send_keys("s", {"Enter"});
+  // The brief is in the agent's input, and nothing was sent: no file yet.
+  ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("▶ Write the first file") != std::string::npos; }, 10s))
+      << tmux.capture("s");
+  EXPECT_FALSE(fs::exists(repo + "/file1.txt"));
+  EXPECT_EQ(run_json(repo, "task show " + first + " --json").value("status", ""), "in_progress");
+  tmux.send_keys("s", {"Enter"});
+  ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("made-1") != std::string::npos; }, 10s));
+  EXPECT_NE(read_file(repo + "/file1.txt").find("Write the first file"), std::string::npos)
+      << "the brief was the agent's input: " << read_file(repo + "/file1.txt");
+
+  // Done with it; the second task starts and does its work.
+  tmux.send_keys("s", {"C-]", "t"});
+  tmux.send_keys("s", {"d"});
+  ASSERT_TRUE(wait_until([&] { return run_json(repo, "task show " + first + " --json").value("status", "") == "closed"; },
+                         10s));
+  tmux.send_keys("s", {"Enter"});  // the queue is still open: its first task is the second one now
+  ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("▶ Write the second file") != std::string::npos; }, 10s))
+      << tmux.capture("s");
+  tmux.send_keys("s", {"Enter"});
+  ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("made-2") != std::string::npos; }, 10s));
+  tmux.send_keys("s", {"C-]", "t"});
+  tmux.send_keys("s", {"d"});
+  ASSERT_TRUE(wait_until([&] { return run_json(repo, "task show " + second + " --json").value("status", "") == "closed"; },
+                         10s));
+  tmux.send_keys("s", {"q"});
+  tmux.send_keys("s", {"C-d"});  // the agent's input ends: it exits, and so does sddsh
+  ASSERT_TRUE(wait_until([&] { return session_of(repo).value("status", "") == "finished"; }, 20s));
+
+  const json session = session_of(repo);
+  const std::string id = session["id"];
+  for (const std::string& task : {first, second})
+    EXPECT_EQ(run_json(repo, "task show " + task + " --json").value("closed_by_session", ""), id) << task;
+  const json& segments = session["task_segments"];
+  ASSERT_EQ(segments.size(), 2u) << session.dump(2);
+  const std::string bundle = repo + "/.git/sddsh/sessions/" + id;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const json& segment = segments[i];
+    EXPECT_EQ(segment["task_id"], i == 0 ? first : second);
+    EXPECT_TRUE(segment["end"].is_number());
+    EXPECT_EQ(segment["turns"], json::array({static_cast<int>(i) + 1})) << segment;
+    EXPECT_EQ(segment["stat"]["files"], 1) << segment;
+    const std::string patch = read_file(bundle + "/" + segment["diff"].get<std::string>());
+    const std::string mine = "+++ b/file" + std::to_string(i + 1) + ".txt";
+    const std::string other = "file" + std::to_string(2 - i) + ".txt";
+    EXPECT_NE(patch.find(mine), std::string::npos) << patch;
+    EXPECT_EQ(patch.find(other), std::string::npos) << "each task's diff is its own:\n" << patch;
+  }
+  const std::string cast = read_file(bundle + "/terminal.cast");
+  EXPECT_NE(cast.find("\"m\", \"task " + first + "\""), std::string::npos);
+  EXPECT_NE(cast.find("\"m\", \"task " + second + "\""), std::string::npos);
+  fs::remove_all(repo);
+}
+
+TEST(TaskSession, StartingOnATaskClaimsItAndATakenOneIsRefused) {
+  const std::string repo = make_repository();
+  const std::string task = add_task(repo, "Only one may work on this", 2);
+  auto r = run_piped({"sh", "-c", sddsh_in(repo, "--no-tui --task " + task + " -- true")});
+  EXPECT_EQ(exit_code(r.status), 0) << r.err;
+  const json claimed = run_json(repo, "task show " + task + " --json");
+  EXPECT_EQ(claimed.value("status", ""), "in_progress");
+  EXPECT_EQ(claimed.value("assignee", ""), "tester");
+  EXPECT_EQ(session_of(repo)["task_segments"][0]["task_id"], task);
+  // Someone else cannot start on it.
+  auto other = run_piped({"sh", "-c", "cd " + shell_quote(repo) + " && exec env -u SDDSH_STORE SDDSH_ACTOR=other " +
+                                          shell_quote(sddsh_binary()) + " --no-tui --task " + task + " -- true"});
+  EXPECT_EQ(exit_code(other.status), 1);
+  EXPECT_NE(other.err.find("already claimed by tester"), std::string::npos) << other.err;
+  fs::remove_all(repo);
+}

@@ -1,0 +1,33 @@
+#pragma once
+// The task queue as the TUI sees it: ready work, the session's current task, and the two things
+// the user does from the panel (start a task, mark it done). The app implements it on top of the
+// tracker and the recorder; the TUI knows neither.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shell/result.hpp"
+
+namespace sddsh::tui {
+
+struct QueuedTask {
+  std::string id;
+  std::string title;
+  std::string phase;  // spec-kit phase, or empty
+  int priority = 2;
+  bool parallel = false;  // [P]
+};
+
+class TaskDesk {
+ public:
+  virtual ~TaskDesk() = default;
+  // Ready tasks in the tracker's order (priority, then age).
+  virtual Result<std::vector<QueuedTask>> ready() = 0;
+  virtual std::optional<QueuedTask> current() const = 0;
+  // Claims the task and makes it the session's current one. Returns the brief for the agent.
+  virtual Result<std::string> start(const std::string& id) = 0;
+  // Closes the current task as done by this session.
+  virtual Result<void> finish_current() = 0;
+};
+
+}  // namespace sddsh::tui
