@@ -207,7 +207,8 @@ TEST_P(ConcurrentSessions, EachSessionKeepsItsOwnTranscript) {
       if (copy.find(mark_of(s)) == std::string::npos) return false;
     }
     return true;
-  }, 60s))  // two agents starting at once under ASan can take a while << read_file(bundles[0] + "/session.json") << read_file(bundles[1] + "/session.json");
+  }, 60s))  // two agents starting at once under ASan can be slow
+      << read_file(bundles[0] + "/session.json") << read_file(bundles[1] + "/session.json");
   for (const char* name : {"a", "b"}) tmux_.run({"kill-session", "-t", name});
   ASSERT_TRUE(wait_until([&] { return finished(bundles[0]) && finished(bundles[1]); }, 30s));
 
