@@ -192,7 +192,9 @@ int run_agent(const RunOptions& options) {
   // The TUI needs a terminal on both sides; otherwise (pipes, CI) sddsh passes through.
   const bool tui = !options.no_tui && isatty(0) == 1 && isatty(1) == 1;
   const std::string session_id = recorder::new_session_id();
-  auto tracker = open_tracker_or_warn();
+  // Only a session that starts on a task needs the tracker before the agent runs.
+  std::unique_ptr<tracker::Tracker> tracker;
+  if (options.task_id) tracker = open_tracker_or_warn();
   if (options.task_id)
     if (auto free = check_start_task(tracker.get(), *options.task_id); !free) {
       std::fprintf(stderr, "sddsh: cannot start on task %s: %s\n", options.task_id->c_str(),
@@ -210,11 +212,8 @@ int run_agent(const RunOptions& options) {
     environment = shell::agent_environment(shell::current_environment(), environment_options);
   }
   if (tui) use_utf8_locale();
-  std::unique_ptr<TrackerDesk> desk;
-  if (tracker) {
-    desk = std::make_unique<TrackerDesk>(std::move(tracker), recorder.get(), current_actor(), session_id);
-    if (options.task_id) (void)desk->begin_with(*options.task_id);  // claimed above: ours now
-  }
+  auto desk = std::make_unique<TrackerDesk>(std::move(tracker), recorder.get(), current_actor(), session_id);
+  if (options.task_id) (void)desk->begin_with(*options.task_id);  // claimed above: ours now
   auto result = tui ? run_tui_session(options, plan.argv, std::move(environment), recorder.get(), desk.get())
                     : run_passthrough_session(options, plan.argv, std::move(environment), recorder.get());
   if (!result) {

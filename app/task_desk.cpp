@@ -27,8 +27,19 @@ TrackerDesk::TrackerDesk(std::unique_ptr<tracker::Tracker> tracker,
       actor_(std::move(actor)),
       session_id_(std::move(session_id)) {}
 
+Result<tracker::Tracker*> TrackerDesk::opened() {
+  if (!tracker_) {
+    auto tracker = open_tracker();
+    if (!tracker) return Failure{tracker.error()};
+    tracker_ = std::move(*tracker);
+  }
+  return tracker_.get();
+}
+
 Result<std::vector<tui::QueuedTask>> TrackerDesk::ready() {
-  auto tasks = tracker_->ready({.type = tracker::IssueType::Task, .limit = kQueueLimit});
+  auto tracker = opened();
+  if (!tracker) return Failure{tracker.error()};
+  auto tasks = (*tracker)->ready({.type = tracker::IssueType::Task, .limit = kQueueLimit});
   if (!tasks) return Failure{tasks.error()};
   std::vector<tui::QueuedTask> queue;
   for (const auto& task : *tasks)
@@ -37,7 +48,9 @@ Result<std::vector<tui::QueuedTask>> TrackerDesk::ready() {
 }
 
 Result<std::string> TrackerDesk::start(const std::string& id) {
-  auto task = tracker_->claim(id, actor_);
+  auto tracker = opened();
+  if (!tracker) return Failure{tracker.error()};
+  auto task = (*tracker)->claim(id, actor_);
   if (!task) return Failure{task.error()};
   if (recorder_) recorder_->switch_task(id);
   current_ = queued(*task);
@@ -46,7 +59,9 @@ Result<std::string> TrackerDesk::start(const std::string& id) {
 
 Result<void> TrackerDesk::finish_current() {
   if (!current_) return Failure{Error{0, "no current task"}};
-  auto closed = tracker_->close(current_->id, "done", session_id_);
+  auto tracker = opened();
+  if (!tracker) return Failure{tracker.error()};
+  auto closed = (*tracker)->close(current_->id, "done", session_id_);
   if (!closed) return Failure{closed.error()};
   if (recorder_) recorder_->switch_task(std::nullopt);
   current_.reset();
@@ -54,7 +69,9 @@ Result<void> TrackerDesk::finish_current() {
 }
 
 Result<void> TrackerDesk::begin_with(const std::string& id) {
-  auto task = tracker_->claim(id, actor_);
+  auto tracker = opened();
+  if (!tracker) return Failure{tracker.error()};
+  auto task = (*tracker)->claim(id, actor_);
   if (!task) return Failure{task.error()};
   current_ = queued(*task);
   return {};

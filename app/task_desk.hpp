@@ -13,6 +13,8 @@ namespace sddsh::app {
 
 class TrackerDesk final : public tui::TaskDesk {
  public:
+  // `tracker` may be null: it is then opened on first use, once the session runs (opening
+  // SQLite before the terminal is raw would let early keys be echoed by the line discipline).
   TrackerDesk(std::unique_ptr<tracker::Tracker> tracker, recorder::SessionRecorder* recorder,
               std::string actor, std::string session_id);
 
@@ -25,6 +27,8 @@ class TrackerDesk final : public tui::TaskDesk {
   Result<void> begin_with(const std::string& id);
 
  private:
+  Result<tracker::Tracker*> opened();
+
   std::unique_ptr<tracker::Tracker> tracker_;
   recorder::SessionRecorder* recorder_;
   std::string actor_, session_id_;

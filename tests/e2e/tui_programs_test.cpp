@@ -90,6 +90,8 @@ TEST_F(TuiPrograms, VimWithSyntaxColours) {
 
 TEST_F(TuiPrograms, BashPromptColoursAndLineEditing) {
   start("bash --norc --noprofile");
+  // Keys typed before bash reads them would be echoed by the terminal's line discipline.
+  ASSERT_TRUE(both_show("bash-"));
   for (const char* target : {"direct", "sddsh"}) {
     tmux_.send_literal(target, "PS1='\\[\\e[1;32m\\]ok\\[\\e[0m\\]> '; printf '\\e[31mred \\e[48;5;27mblue-bg\\e[0m \\e[4munder\\e[0m\\n'\r");
     tmux_.send_literal(target, "echo first secnd");
