@@ -190,7 +190,8 @@ int TuiSession::run() {
   start_probe();
   apply_terminal_size();
   arm_clock();
-  refresh_queue();
+  // The queue is read when it can be seen: a hidden panel reads it when prefix t shows it.
+  if (renderer_.layout().panel_shown()) refresh_queue();
   arm_queue_refresh();
   while (!done_) loop_.run_once();
   return agent_.exit_code();
