@@ -40,7 +40,6 @@ AgentKind agent_kind_of_command(std::string_view command) {
         (base[known.size()] == '-' || base[known.size()] == '.'))
       return kind;
   }
-  if (base == "claude-code") return AgentKind::ClaudeCode;
   return AgentKind::Generic;
 }
 

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "recorder/transcript_json.hpp"
+
 namespace sddsh::recorder {
 
 namespace {
@@ -24,15 +26,6 @@ constexpr std::size_t kMaxMessage = std::size_t{8} << 20;
 std::string string_field(const json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-// The paths a tool's input names, under the keys the agents use.
-std::vector<std::string> input_paths(const json& input) {
-  std::vector<std::string> paths;
-  if (!input.is_object()) return paths;
-  for (const char* key : {"file_path", "path", "notebook_path"})
-    if (std::string path = string_field(input, key); !path.empty()) paths.push_back(path);
-  return paths;
 }
 
 std::string dump(const json& value) {
@@ -86,7 +79,7 @@ std::string hook_message_from_agent_input(std::string_view hook_input) {
   if (input.contains("prompt")) message["prompt"] = string_field(input, "prompt");
   if (input.contains("tool_name")) {
     message["tool_name"] = string_field(input, "tool_name");
-    if (auto it = input.find("tool_input"); it != input.end()) message["files"] = input_paths(*it);
+    if (auto it = input.find("tool_input"); it != input.end()) message["files"] = transcript::paths_in_tool_input(*it);
   }
   return dump(message);
 }
