@@ -21,12 +21,11 @@ struct Reserved {
 // write `sddsh -- NAME` for an agent that happens to share one.
 constexpr std::array kReserved{
     Reserved{"replay", "replay a recorded session"},
-    Reserved{"sync", "upload queued sessions"},
 };
 
 // Subcommands that work today; split_at_agent treats them like the reserved ones.
 constexpr std::array kCommands{"sessions", "show", "diff",  "recover", "export",
-                               "hook",     "tasks", "task", "dep",     "import"};
+                               "hook",     "tasks", "task", "dep",     "import", "sync"};
 
 constexpr const char* kUsage = "Usage: sddsh [OPTIONS] [--] AGENT [ARGS...]";
 
@@ -95,6 +94,13 @@ SplitArguments split_at_agent(const CLI::App& app, const std::vector<std::string
   return {args, {}};
 }
 
+// Every command that talks to a remote tracker takes its CA; it wins over SDDSH_TRACKER_CA_FILE
+// and the config file's.
+void add_ca_file(CLI::App* command, std::string& ca_file) {
+  command->add_option("--ca-file", ca_file, "The remote tracker's CA certificate (PEM), to verify its TLS")
+      ->type_name("FILE");
+}
+
 }  // namespace
 
 std::optional<char> parse_prefix(const std::string& text) {
@@ -141,11 +147,19 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
                  "codex or generic (decides where its transcript is found)")
       ->type_name("KIND")
       ->check(CLI::IsMember({"claude", "gemini", "copilot", "codex", "generic"}));
+  app.add_flag("--redact-local", run.redact_local,
+               "Redact secrets in this session's local bundle too (uploads are always redacted)");
+  add_ca_file(&app, run.ca_file);
   app.add_flag("-V,--version", show_version, "Print the version and exit");
 
   SessionsCommand sessions;
   auto* sessions_app = app.add_subcommand("sessions", "List the recorded sessions, newest first");
   sessions_app->add_flag("--json", sessions.json, "One JSON array, for scripts");
+  sessions_app->add_option("--task", sessions.task, "Only this task's sessions, here and on the remote tracker")
+      ->type_name("ID");
+  sessions_app->add_flag("--fetch", sessions.fetch,
+                         "With --task: download the task's sessions from the remote tracker into the store");
+  add_ca_file(sessions_app, sessions.ca_file);
   ShowCommand show;
   auto* show_app = app.add_subcommand("show", "Summarize a session: turns, prompts, changes");
   show_app->add_option("SESSION", show.session, "An id prefix, 'last' (the default) or a bundle path");
@@ -188,6 +202,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   tasks_app->add_option("--type", tasks.type, "Only this type: epic, feature, task, bug or chore")
       ->type_name("TYPE")
       ->check(CLI::IsMember({"epic", "feature", "task", "bug", "chore"}));
+  add_ca_file(tasks_app, tasks.ca_file);
   TaskCommand task_command;
   auto* task_app = app.add_subcommand("task", "Show, claim, start, finish, reopen, note or add a task");
   task_app->require_subcommand(1);
@@ -206,6 +221,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     auto* sub = task_app->add_subcommand(name, what);
     sub->add_option("ID", task_command.id, "The task's id")->required();
     sub->add_flag("--json", task_command.json, "The task as JSON");
+    add_ca_file(sub, task_command.ca_file);
     if (action == TaskCommand::Action::Note) sub->add_option("TEXT", task_command.text, "The note")->required();
     if (action == TaskCommand::Action::Done) sub->add_option("--reason", task_command.reason, "Why it is closed")->type_name("TEXT");
     sub->callback([&task_command, action = action] { task_command.action = action; });
@@ -222,6 +238,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       ->type_name("N")
       ->check(CLI::Range(0, 4));
   add_app->add_flag("--json", task_command.json, "The task as JSON");
+  add_ca_file(add_app, task_command.ca_file);
   add_app->callback([&task_command] { task_command.action = TaskCommand::Action::Add; });
   DepCommand dep;
   auto* dep_app = app.add_subcommand("dep", "Add a dependency between two tasks");
@@ -232,10 +249,16 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   dep_add->add_option("--type,-t", dep.type, "blocks (default), parent-child, related or discovered-from")
       ->type_name("TYPE")
       ->check(CLI::IsMember({"blocks", "parent-child", "related", "discovered-from"}));
+  add_ca_file(dep_add, dep.ca_file);
   ImportCommand import_command;
   auto* import_app = app.add_subcommand("import", "Import a spec-kit tasks.md (or the spec dir holding it) as tasks");
   import_app->add_option("PATH", import_command.path, "specs/NNN-name/tasks.md, or specs/NNN-name")->required();
   import_app->add_flag("--json", import_command.json, "What was created, updated and skipped, as JSON");
+  add_ca_file(import_app, import_command.ca_file);
+  SyncCommand sync;
+  auto* sync_app = app.add_subcommand("sync", "Upload the sessions queued for the remote tracker, with progress");
+  sync_app->add_flag("--json", sync.json, "Only a summary, as JSON");
+  add_ca_file(sync_app, sync.ca_file);
   for (const auto& r : kReserved) app.add_subcommand(r.name, std::string(r.what) + " (reserved)");
 
   auto [ours, agent] = split_at_agent(app, args);
@@ -256,7 +279,10 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     return usage_error(one_line(e.what()));
   }
   if (show_version) return ExitNow{0, std::string("sddsh ") + version + "\n"};
-  if (sessions_app->parsed()) return sessions;
+  if (sessions_app->parsed()) {
+    if (sessions.fetch && sessions.task.empty()) return usage_error("sessions: --fetch needs --task ID");
+    return sessions;
+  }
   if (show_app->parsed()) {
     if (show.session.empty()) show.session = "last";
     return show;
@@ -283,6 +309,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   if (task_app->parsed()) return task_command;
   if (dep_app->parsed()) return dep;
   if (import_app->parsed()) return import_command;
+  if (sync_app->parsed()) return sync;
   for (auto* sub : app.get_subcommands())
     return ExitNow{2, std::string("sddsh: ") + sub->get_name() +
                           ": not available in this version yet (to run a program of that name: "

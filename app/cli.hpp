@@ -19,11 +19,16 @@ struct RunOptions {
   std::optional<std::string> task_id;
   bool record_input = true;
   std::optional<std::string> agent_kind;  // --agent-kind: how to find its transcript
+  bool redact_local = false;  // --redact-local: the bundle is redacted too, not only the uploads
+  std::string ca_file;        // --ca-file: the remote tracker's CA (also SDDSH_TRACKER_CA_FILE)
 };
 
 // `sddsh sessions`, `show`, `diff`, `recover`: the recorded sessions of this directory's store.
 struct SessionsCommand {
   bool json = false;
+  std::string task;  // --task ID: the task's sessions, local and on the remote tracker
+  bool fetch = false;  // --fetch (with --task): download the remote ones into the store
+  std::string ca_file;
 };
 struct ShowCommand {
   std::string session;  // id prefix, "last" or a bundle path
@@ -42,6 +47,7 @@ struct HookCommand {};
 
 // `sddsh tasks`: the tracker's open tasks; --ready only those ready to start, --all also closed.
 struct TasksCommand {
+  std::string ca_file;
   bool ready = false;
   bool all = false;
   bool json = false;
@@ -59,16 +65,24 @@ struct TaskCommand {
   std::string blocks;         // add --blocks ID: the new task blocks ID
   std::optional<int> priority;  // add --priority 0..4
   bool json = false;
+  std::string ca_file;
 };
 // `sddsh dep add ISSUE DEPENDS_ON [--type blocks|parent-child|related|discovered-from]`.
 struct DepCommand {
   std::string issue, depends_on;
   std::string type = "blocks";
+  std::string ca_file;
 };
 // `sddsh import PATH`: a spec-kit tasks.md, or its spec dir.
 struct ImportCommand {
   std::string path;
   bool json = false;
+  std::string ca_file;
+};
+// `sddsh sync`: uploads what the outbox holds to the remote tracker.
+struct SyncCommand {
+  bool json = false;
+  std::string ca_file;
 };
 struct DiffCommand {
   std::string session;
@@ -90,7 +104,8 @@ struct ExitNow {
 
 using ParsedCommandLine =
     std::variant<RunOptions, ExitNow, SessionsCommand, ShowCommand, DiffCommand, RecoverCommand,
-                 ExportCommand, HookCommand, TasksCommand, TaskCommand, DepCommand, ImportCommand>;
+                 ExportCommand, HookCommand, TasksCommand, TaskCommand, DepCommand, ImportCommand,
+                 SyncCommand>;
 
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
 

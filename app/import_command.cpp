@@ -9,6 +9,8 @@
 
 #include "app/session_text.hpp"
 #include "app/task_commands.hpp"
+#include "tracker-client/import_report.hpp"
+#include "tracker-client/remote_tracker.hpp"
 #include "tracker-client/speckit_import.hpp"
 
 namespace sddsh::app {
@@ -128,6 +130,17 @@ json report_json(const std::string& file, const ImportPlan& plan, const ImportRe
           {"problems", std::move(problems)}};
 }
 
+// A remote tracker imports in one request, with the same importer on its side (one round trip
+// instead of one per task, and atomic per project there); the local one applies the plan here.
+Result<ImportReport> import_into(tracker::Tracker& tracker, const ImportPlan& plan,
+                                 const std::string& text) {
+  auto* remote = dynamic_cast<tracker::RemoteTracker*>(&tracker);
+  if (!remote) return tracker::apply_import(tracker, plan);
+  auto reply = remote->import_tasks_md(plan.spec_dir, text);
+  if (!reply) return Failure{reply.error()};
+  return tracker::import_report_from_json(*reply);
+}
+
 }  // namespace
 
 int run_import(const ImportCommand& command) {
@@ -141,9 +154,9 @@ int run_import(const ImportCommand& command) {
     print_problems(name, plan.problems);
     return fail(name + ": no phases (\"## Phase 1: Setup\", …) found; nothing imported");
   }
-  auto tracker = open_tracker();
+  auto tracker = open_tracker(command.ca_file);
   if (!tracker) return fail(tracker.error().message);
-  auto report = tracker::apply_import(**tracker, plan);
+  auto report = import_into(**tracker, plan, *text);
   if (!report)
     return fail("import stopped: " + report.error().message + " (importing again finishes it)");
   if (command.json) {

@@ -5,6 +5,7 @@
 #include <langinfo.h>
 
 #include <cerrno>
+#include <chrono>
 #include <clocale>
 #include <cstdlib>
 #include <cstring>
@@ -19,12 +20,17 @@
 #include "app/session_commands.hpp"
 #include "app/task_commands.hpp"
 #include "app/task_desk.hpp"
+#include "app/sync_command.hpp"
 #include "app/terminal_answers.hpp"
+#include "app/upload_packer.hpp"
+#include "app/uploader.hpp"
 #include "recorder/agent_probe.hpp"
+#include "recorder/redaction.hpp"
 #include "recorder/session_id.hpp"
 #include "recorder/session_recorder.hpp"
 #include "shell/environment.hpp"
 #include "shell/passthrough.hpp"
+#include "tracker-client/remote_config.hpp"
 #include "tui/tui_session.hpp"
 
 namespace sddsh::app {
@@ -168,8 +174,8 @@ recorder::LaunchPlan plan_agent_launch(const RunOptions& options, const std::str
 }
 
 // The tracker of this directory, when it opens; the agent runs either way.
-std::unique_ptr<tracker::Tracker> open_tracker_or_warn() {
-  auto tracker = open_tracker();
+std::unique_ptr<tracker::Tracker> open_tracker_or_warn(const std::string& ca_file) {
+  auto tracker = open_tracker(ca_file);
   if (tracker) return std::move(*tracker);
   std::fprintf(stderr, "sddsh: warning: no task queue: %s\n", tracker.error().message.c_str());
   return nullptr;
@@ -188,13 +194,81 @@ Result<void> check_start_task(tracker::Tracker* tracker, const std::string& id) 
   return {};
 }
 
+// How long a session's end waits for its uploads before leaving the rest to `sddsh sync`.
+constexpr std::chrono::seconds kUploadGrace{20};
+
+// The uploads of a session bound for a remote tracker: none without a remote (the local tracker
+// reads the bundles where they are). The agent runs either way.
+std::unique_ptr<Uploader> start_uploader(const RunOptions& options, recorder::SessionRecorder* recorder) {
+  if (!recorder) return nullptr;
+  auto remote = tracker::load_remote_config(options.ca_file);
+  if (!remote) {
+    std::fprintf(stderr, "sddsh: warning: uploads off: %s\n", remote.error().message.c_str());
+    return nullptr;
+  }
+  if (!*remote) return nullptr;
+  auto store = recorder::locate_store(current_directory());
+  auto patterns = tracker::load_redact_patterns();
+  if (!store || !patterns) {
+    std::fprintf(stderr, "sddsh: warning: uploads off: %s\n",
+                 (!store ? store.error() : patterns.error()).message.c_str());
+    return nullptr;
+  }
+  auto uploader = std::make_unique<Uploader>(*store, **remote, shell::current_environment(), *patterns);
+  uploader->session_started(recorder->bundle_dir());
+  Uploader* raw = uploader.get();
+  const std::string bundle = recorder->bundle_dir();
+  recorder->set_segment_listener([raw, bundle](std::size_t index) { raw->segment_closed(bundle, index); });
+  return uploader;
+}
+
+// The panel's line about uploads.
+void describe_uploads(const UploadStatus& status, tui::DeskStatus& desk) {
+  const std::string queued = std::to_string(status.queued) + " queued";
+  if (!status.current.empty()) {
+    desk.uploads = "uploading " + std::to_string(static_cast<int>(status.fraction * 100)) + "% · " + queued;
+  } else if (status.server_down) {
+    desk.uploads = "uploads: tracker unreachable, " + queued;
+    desk.uploads_alert = true;
+  } else if (status.failed) {
+    desk.uploads = "uploads: " + std::to_string(status.failed) + " failed: " + status.last_error;
+    desk.uploads_alert = true;
+  } else if (status.queued) {
+    desk.uploads = "uploads: " + queued;
+  } else if (status.uploaded) {
+    desk.uploads = "uploads: " + std::to_string(status.uploaded) + " sent";
+  }
+}
+
+// After the agent: the last segment is packed, and sent if the tracker answers in time.
+void finish_uploads(Uploader& uploader) {
+  if (uploader.status().queued) std::fprintf(stderr, "sddsh: uploading the session to the tracker…\n");
+  uploader.finish(kUploadGrace);
+  const UploadStatus status = uploader.status();
+  if (status.queued || status.failed)
+    std::fprintf(stderr, "sddsh: %zu upload(s) queued%s; `sddsh sync` sends them\n", status.queued + status.failed,
+                 status.last_error.empty() ? "" : (" (" + status.last_error + ")").c_str());
+}
+
+// --redact-local: the bundle loses its secrets too, once the session has ended.
+void redact_bundle(const RunOptions& options, const recorder::SessionRecorder& recorder) {
+  if (!options.redact_local) return;
+  auto patterns = tracker::load_redact_patterns();
+  auto redactor = patterns ? recorder::Redactor::create(shell::current_environment(), *patterns)
+                           : Result<recorder::Redactor>(Failure{patterns.error()});
+  auto redacted = redactor ? redact_bundle_in_place(recorder.bundle_dir(), *redactor)
+                           : Result<recorder::RedactionSummary>(Failure{redactor.error()});
+  if (!redacted)
+    std::fprintf(stderr, "sddsh: warning: --redact-local: %s\n", redacted.error().message.c_str());
+}
+
 int run_agent(const RunOptions& options) {
   // The TUI needs a terminal on both sides; otherwise (pipes, CI) sddsh passes through.
   const bool tui = !options.no_tui && isatty(0) == 1 && isatty(1) == 1;
   const std::string session_id = recorder::new_session_id();
   // Only a session that starts on a task needs the tracker before the agent runs.
   std::unique_ptr<tracker::Tracker> tracker;
-  if (options.task_id) tracker = open_tracker_or_warn();
+  if (options.task_id) tracker = open_tracker_or_warn(options.ca_file);
   if (options.task_id)
     if (auto free = check_start_task(tracker.get(), *options.task_id); !free) {
       std::fprintf(stderr, "sddsh: cannot start on task %s: %s\n", options.task_id->c_str(),
@@ -212,8 +286,12 @@ int run_agent(const RunOptions& options) {
     environment = shell::agent_environment(shell::current_environment(), environment_options);
   }
   if (tui) use_utf8_locale();
-  auto desk = std::make_unique<TrackerDesk>(std::move(tracker), recorder.get(), current_actor(), session_id);
+  auto desk = std::make_unique<TrackerDesk>(std::move(tracker), recorder.get(), current_actor(), session_id,
+                                            options.ca_file);
   if (options.task_id) (void)desk->begin_with(*options.task_id);  // claimed above: ours now
+  auto uploader = start_uploader(options, recorder.get());
+  if (uploader)
+    desk->show_uploads([raw = uploader.get()](tui::DeskStatus& status) { describe_uploads(raw->status(), status); });
   auto result = tui ? run_tui_session(options, plan.argv, std::move(environment), recorder.get(), desk.get())
                     : run_passthrough_session(options, plan.argv, std::move(environment), recorder.get());
   if (!result) {
@@ -223,6 +301,8 @@ int run_agent(const RunOptions& options) {
   if (recorder) {
     recorder->finish(*result);
     report_recording_problems(*recorder);
+    if (uploader) finish_uploads(*uploader);
+    redact_bundle(options, *recorder);
   }
   return *result;
 }
@@ -246,6 +326,7 @@ int run_sddsh(const std::vector<std::string>& args) {
     if (auto* c = std::get_if<TaskCommand>(&parsed)) return run_task(*c);
     if (auto* c = std::get_if<DepCommand>(&parsed)) return run_dep(*c);
     if (auto* c = std::get_if<ImportCommand>(&parsed)) return run_import(*c);
+    if (auto* c = std::get_if<SyncCommand>(&parsed)) return run_sync(*c);
     return run_agent(std::get<RunOptions>(parsed));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sddsh: %s\n", e.what());

@@ -13,6 +13,7 @@
 
 #include "app/conversation_commands.hpp"
 #include "app/session_text.hpp"
+#include "app/task_sessions.hpp"
 #include "app/terminal_answers.hpp"
 #include "recorder/recover.hpp"
 #include "recorder/session_catalog.hpp"
@@ -180,6 +181,7 @@ std::uint64_t snapshot_max_file_size() {
 }
 
 int run_sessions(const SessionsCommand& command) {
+  if (!command.task.empty()) return run_task_sessions(command);
   auto store = this_store();
   if (!store) return fail(store.error().message);
   const recorder::Catalog catalog = recorder::load_catalog(*store);

@@ -22,6 +22,8 @@
 #include "recorder/git_snapshot.hpp"
 #include "recorder/store.hpp"
 #include "tracker-client/local_tracker.hpp"
+#include "tracker-client/remote_config.hpp"
+#include "tracker-client/remote_tracker.hpp"
 
 namespace sddsh::app {
 
@@ -263,7 +265,10 @@ int add_task(Tracker& tracker, const TaskCommand& command) {
 
 }  // namespace
 
-Result<std::unique_ptr<Tracker>> open_tracker() {
+Result<std::unique_ptr<Tracker>> open_tracker(const std::string& ca_file) {
+  auto remote = tracker::load_remote_config(ca_file);
+  if (!remote) return Failure{remote.error()};
+  if (*remote) return std::unique_ptr<Tracker>(std::make_unique<tracker::RemoteTracker>(**remote));
   auto store = this_store();
   if (!store) return Failure{store.error()};
   if (auto made = recorder::make_directories(store->root); !made) return Failure{made.error()};
@@ -299,7 +304,7 @@ std::string task_brief(const Task& task) {
 }
 
 int run_tasks(const TasksCommand& command) {
-  auto opened = open_tracker();
+  auto opened = open_tracker(command.ca_file);
   if (!opened) return fail(opened.error().message);
   Tracker& tracker = **opened;
   auto tasks = tasks_for(tracker, command);
@@ -317,7 +322,7 @@ int run_tasks(const TasksCommand& command) {
 }
 
 int run_task(const TaskCommand& command) {
-  auto opened = open_tracker();
+  auto opened = open_tracker(command.ca_file);
   if (!opened) return fail(opened.error().message);
   Tracker& tracker = **opened;
   using Action = TaskCommand::Action;
@@ -350,7 +355,7 @@ int run_task(const TaskCommand& command) {
 }
 
 int run_dep(const DepCommand& command) {
-  auto opened = open_tracker();
+  auto opened = open_tracker(command.ca_file);
   if (!opened) return fail(opened.error().message);
   Tracker& tracker = **opened;
   auto type = tracker::parse_dependency_type(command.type);

@@ -9,8 +9,9 @@
 
 namespace sddsh::app {
 
-// The tracker of the current directory's store, created on first use.
-Result<std::unique_ptr<tracker::Tracker>> open_tracker();
+// The remote tracker when one is configured (SDDSH_TRACKER_URL or the config file; `ca_file` is a
+// --ca-file option), else the local tracker of this directory's store, created on first use.
+Result<std::unique_ptr<tracker::Tracker>> open_tracker(const std::string& ca_file = {});
 
 // Who claims: SDDSH_ACTOR, else git's user.name, else the login name.
 std::string current_actor();

@@ -1,6 +1,8 @@
 #include "app/task_desk.hpp"
 
+#include "app/session_text.hpp"
 #include "app/task_commands.hpp"
+#include "tracker-client/remote_tracker.hpp"
 
 namespace sddsh::app {
 
@@ -8,6 +10,15 @@ namespace {
 
 // The ready tasks the panel lists at most: more would not fit anyway.
 constexpr std::size_t kQueueLimit = 50;
+// How often a remote queue is read when nothing asks sooner.
+constexpr std::chrono::seconds kRemoteQueuePeriod{10};
+
+// The TUI thread waits on these: fail fast and say so rather than freeze the screen.
+constexpr tracker::RetryPolicy kInteractivePolicy{.max_attempts = 2,
+                                                  .first_backoff = std::chrono::milliseconds(100),
+                                                  .max_backoff = std::chrono::milliseconds(500),
+                                                  .connect_timeout = std::chrono::seconds(2),
+                                                  .request_timeout = std::chrono::seconds(5)};
 
 tui::QueuedTask queued(const tracker::Task& task) {
   return {.id = task.id,
@@ -21,28 +32,54 @@ tui::QueuedTask queued(const tracker::Task& task) {
 
 TrackerDesk::TrackerDesk(std::unique_ptr<tracker::Tracker> tracker,
                          recorder::SessionRecorder* recorder, std::string actor,
-                         std::string session_id)
+                         std::string session_id, std::string ca_file)
     : tracker_(std::move(tracker)),
       recorder_(recorder),
       actor_(std::move(actor)),
-      session_id_(std::move(session_id)) {}
+      session_id_(std::move(session_id)),
+      ca_file_(std::move(ca_file)) {}
+
+TrackerDesk::~TrackerDesk() = default;
 
 Result<tracker::Tracker*> TrackerDesk::opened() {
-  if (!tracker_) {
-    auto tracker = open_tracker();
-    if (!tracker) return Failure{tracker.error()};
-    tracker_ = std::move(*tracker);
+  if (tracker_) return tracker_.get();
+  auto remote = tracker::load_remote_config(ca_file_);
+  if (!remote) return Failure{remote.error()};
+  if (*remote) {
+    tracker_ = std::make_unique<tracker::RemoteTracker>(**remote, kInteractivePolicy);
+    read_remote_queue_in_background(**remote);
+    return tracker_.get();
   }
+  auto tracker = open_tracker(ca_file_);
+  if (!tracker) return Failure{tracker.error()};
+  tracker_ = std::move(*tracker);
   return tracker_.get();
+}
+
+void TrackerDesk::read_remote_queue_in_background(const tracker::RemoteConfig& config) {
+  // Its own client: a curl handle belongs to one thread.
+  auto reader = std::make_shared<tracker::RemoteTracker>(config, kInteractivePolicy);
+  fetcher_ = std::make_unique<QueueFetcher>(
+      [reader] { return reader->ready({.type = tracker::IssueType::Task, .limit = kQueueLimit}); },
+      kRemoteQueuePeriod);
 }
 
 Result<std::vector<tui::QueuedTask>> TrackerDesk::ready() {
   auto tracker = opened();
   if (!tracker) return Failure{tracker.error()};
-  auto tasks = (*tracker)->ready({.type = tracker::IssueType::Task, .limit = kQueueLimit});
-  if (!tasks) return Failure{tasks.error()};
+  std::vector<tracker::Task> tasks;
+  if (fetcher_) {
+    // The last list that came; status() says when it is stale.
+    auto snapshot = fetcher_->snapshot();
+    if (!snapshot.tasks && !snapshot.error.empty()) return Failure{Error{0, snapshot.error}};
+    if (snapshot.tasks) tasks = std::move(*snapshot.tasks);
+  } else {
+    auto read = (*tracker)->ready({.type = tracker::IssueType::Task, .limit = kQueueLimit});
+    if (!read) return Failure{read.error()};
+    tasks = std::move(*read);
+  }
   std::vector<tui::QueuedTask> queue;
-  for (const auto& task : *tasks)
+  for (const auto& task : tasks)
     if (!current_ || task.id != current_->id) queue.push_back(queued(task));
   return queue;
 }
@@ -51,6 +88,7 @@ Result<std::string> TrackerDesk::start(const std::string& id) {
   auto tracker = opened();
   if (!tracker) return Failure{tracker.error()};
   auto task = (*tracker)->claim(id, actor_);
+  if (fetcher_) fetcher_->refresh_now();  // claimed or not, the queue has news
   if (!task) return Failure{task.error()};
   if (recorder_) recorder_->switch_task(id);
   current_ = queued(*task);
@@ -63,6 +101,7 @@ Result<void> TrackerDesk::finish_current() {
   if (!tracker) return Failure{tracker.error()};
   auto closed = (*tracker)->close(current_->id, "done", session_id_);
   if (!closed) return Failure{closed.error()};
+  if (fetcher_) fetcher_->refresh_now();
   if (recorder_) recorder_->switch_task(std::nullopt);
   current_.reset();
   return {};
@@ -75,6 +114,22 @@ Result<void> TrackerDesk::begin_with(const std::string& id) {
   if (!task) return Failure{task.error()};
   current_ = queued(*task);
   return {};
+}
+
+tui::DeskStatus TrackerDesk::status() const {
+  tui::DeskStatus status;
+  if (fetcher_) {
+    const auto snapshot = fetcher_->snapshot();
+    status.generation = snapshot.generation;
+    if (!snapshot.error.empty()) {
+      status.stale = snapshot.tasks.has_value();
+      status.queue_note = snapshot.tasks ? "stale, from " + local_time(snapshot.fetched_unix_ms, "%H:%M:%S") +
+                                               ": " + snapshot.error
+                                         : snapshot.error;
+    }
+  }
+  if (describe_uploads_) describe_uploads_(status);
+  return status;
 }
 
 }  // namespace sddsh::app

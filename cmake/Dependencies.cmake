@@ -9,3 +9,7 @@ find_package(Threads REQUIRED)
 pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET libgit2>=1.5)
 find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)  # libcrypto: SHA-256 of uploaded files and of stored tokens
+# Debian's cpp-httplib is a shared library built with OpenSSL: its pkg-config flags must match.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

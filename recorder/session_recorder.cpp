@@ -469,7 +469,7 @@ void SessionRecorder::post_task_boundary(int ending, int starting) {
   std::string ending_task;
   if (ending >= 0) ending_task = record_.task_segments[static_cast<std::size_t>(ending)].task_id;
   background_.post([this, ending, starting, ending_task]() -> BackgroundQueue::Completion {
-    if (!snapshotter_ || last_commit_.empty()) return {};
+    if (!snapshotter_ || last_commit_.empty()) return [this, ending] { announce_segment(ending); };
     const std::string boundary = last_commit_;
     std::optional<BundleDiff> diff;
     std::optional<Error> failure;
@@ -501,7 +501,23 @@ void SessionRecorder::post_task_boundary(int ending, int starting) {
         segments[static_cast<std::size_t>(starting)].start_snapshot = boundary;
       if (failure) warn("task diff failed: " + failure->message);
       persist();
+      announce_segment(ending);
     };
+  });
+}
+
+// Posted after the write of session.json that holds the segment's end (the queue keeps order),
+// so the listener finds it on disk. During finish() that write comes later: finish() tells then.
+void SessionRecorder::announce_segment(int ending) {
+  if (ending < 0 || !segment_listener_) return;
+  const auto index = static_cast<std::size_t>(ending);
+  if (finished_) {
+    unannounced_segments_.push_back(index);
+    return;
+  }
+  background_.post([listener = segment_listener_, index]() -> BackgroundQueue::Completion {
+    listener(index);
+    return {};
   });
 }
 
@@ -552,6 +568,12 @@ void SessionRecorder::finish(std::optional<int> exit_code) {
   if (auto written = write_file_atomically(bundle_dir_ + "/session.json", to_json_text(record_));
       !written)
     warn("session.json: " + written.error().message);
+  for (const std::size_t index : std::exchange(unannounced_segments_, {}))
+    background_.post([listener = segment_listener_, index]() -> BackgroundQueue::Completion {
+      listener(index);
+      return {};
+    });
+  background_.drain();
 }
 
 void SessionRecorder::discard() {

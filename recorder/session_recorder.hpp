@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,12 @@ class SessionRecorder final : public shell::SessionTap {
   // The task the session works on now, if any.
   std::optional<std::string> current_task() const;
 
+  // Told, on the recorder's worker thread, when a task segment has ended and session.json holds
+  // its end snapshot and diff (or its end alone, outside a repository): the segment can be
+  // packed for upload. The index is into task_segments. Set it before the session starts.
+  using SegmentListener = std::function<void(std::size_t segment_index)>;
+  void set_segment_listener(SegmentListener listener) { segment_listener_ = std::move(listener); }
+
   // The agent never started: no bundle, no snapshot chain is left behind.
   void discard();
 
@@ -107,6 +114,7 @@ class SessionRecorder final : public shell::SessionTap {
   void post_snapshot(const std::string& label, int turn_index, double at);
   void post_session_diff();
   void post_task_boundary(int ending, int starting);
+  void announce_segment(int ending);
   int open_segment() const;
   void on_hook(HookEvent event);
   void begin_hook_turn(const std::string& prompt, double at);
@@ -148,6 +156,8 @@ class SessionRecorder final : public shell::SessionTap {
   std::string warning_;
   std::vector<std::string> problems_;
   bool finished_ = false;
+  SegmentListener segment_listener_;
+  std::vector<std::size_t> unannounced_segments_;  // ended during finish(): told after its write
 
   // Touched only by jobs on the background queue.
   std::optional<Snapshotter> snapshotter_;

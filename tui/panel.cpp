@@ -64,6 +64,10 @@ std::vector<PanelLine> TaskQueueSection::lines() const {
     lines.push_back({"… " + std::to_string(count - first - kShown) + " more", PanelLine::Tone::Dim});
   if (!view_.message.empty())
     lines.push_back({view_.message, view_.message_is_error ? PanelLine::Tone::Alert : PanelLine::Tone::Dim});
+  if (!view_.desk.queue_note.empty())
+    lines.push_back({view_.desk.queue_note, view_.desk.stale ? PanelLine::Tone::Alert : PanelLine::Tone::Dim});
+  if (!view_.desk.uploads.empty())
+    lines.push_back({view_.desk.uploads, view_.desk.uploads_alert ? PanelLine::Tone::Alert : PanelLine::Tone::Dim});
   return lines;
 }
 

@@ -50,6 +50,7 @@ struct TaskQueueView {
   int selected = -1;    // index into ready, or -1
   std::string message;  // the last outcome ("claimed", or why not)
   bool message_is_error = false;
+  DeskStatus desk;      // staleness of the list, uploads
 };
 
 class TaskQueueSection final : public PanelSection {

@@ -2,6 +2,7 @@
 // The task queue as the TUI sees it: ready work, the session's current task, and the two things
 // the user does from the panel (start a task, mark it done). The app implements it on top of the
 // tracker and the recorder; the TUI knows neither.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,16 @@ struct QueuedTask {
   bool parallel = false;  // [P]
 };
 
+// How current the queue is and how the session's uploads go, for the panel.
+struct DeskStatus {
+  bool stale = false;          // the queue shown is the last good one: the tracker did not answer
+  std::string queue_note;      // why, and since when; empty when all is well
+  std::string uploads;         // "2 uploads queued", "uploading 45%"; empty: nothing to say
+  bool uploads_alert = false;  // an upload failed, or the server is down
+  std::uint64_t generation = 0;  // changes when a newer queue can be read with ready()
+  bool operator==(const DeskStatus&) const = default;
+};
+
 class TaskDesk {
  public:
   virtual ~TaskDesk() = default;
@@ -28,6 +39,8 @@ class TaskDesk {
   virtual Result<std::string> start(const std::string& id) = 0;
   // Closes the current task as done by this session.
   virtual Result<void> finish_current() = 0;
+  // Cheap and never blocking: the panel asks every second.
+  virtual DeskStatus status() const { return {}; }
 };
 
 }  // namespace sddsh::tui

@@ -53,6 +53,9 @@ enum class Mode : std::uint8_t { Normal, Prefix, Scrollback, Help, ConfirmQuit, 
 
 // Other sddsh processes change the tracker too: the queue is read again this often.
 constexpr auto kQueueRefresh = std::chrono::seconds(10);
+// How often a shown panel asks the desk for news (a newer queue from a remote tracker, upload
+// progress); the desk answers from memory.
+constexpr auto kDeskPoll = std::chrono::seconds(1);
 
 std::vector<std::string> help_lines(const std::string& prefix) {
   return {"sddsh keys — press " + prefix + ", then:",
@@ -97,6 +100,7 @@ class TuiSession {
   void handle_tasks_key(const KeyEvent& key);
   void refresh_queue();
   void arm_queue_refresh();
+  void poll_desk();
   void start_selected_task();
   void finish_current_task();
   void paste_to_agent(const std::string& text);
@@ -131,6 +135,7 @@ class TuiSession {
   TaskQueueView queue_;
   TaskQueueSection queue_section_{queue_};
   shell::EventLoop::Timer queue_timer_;
+  std::chrono::steady_clock::time_point queue_read_at_{};
   Clock::time_point started_ = Clock::now();
 
   shell::EventLoop::Watch input_watch_;
@@ -503,7 +508,9 @@ void TuiSession::refresh_queue() {
           ? queue_.ready[static_cast<std::size_t>(queue_.selected)].id
           : "";
   auto ready = options_.desk->ready();
+  queue_read_at_ = std::chrono::steady_clock::now();
   queue_.current = options_.desk->current();
+  queue_.desk = options_.desk->status();
   if (!ready) {
     queue_.message = ready.error().message;
     queue_.message_is_error = true;
@@ -518,10 +525,20 @@ void TuiSession::refresh_queue() {
   schedule_frame();
 }
 
+void TuiSession::poll_desk() {
+  const DeskStatus status = options_.desk->status();
+  const bool newer_queue = status.generation != queue_.desk.generation;
+  const bool due = std::chrono::steady_clock::now() - queue_read_at_ >= kQueueRefresh;
+  if (newer_queue || due) return refresh_queue();
+  if (status == queue_.desk) return;
+  queue_.desk = status;
+  schedule_frame();
+}
+
 void TuiSession::arm_queue_refresh() {
   if (!options_.desk) return;
-  queue_timer_ = loop_.after(kQueueRefresh, [this] {
-    if (renderer_.layout().panel_shown()) refresh_queue();
+  queue_timer_ = loop_.after(kDeskPoll, [this] {
+    if (renderer_.layout().panel_shown()) poll_desk();
     arm_queue_refresh();
   });
 }
