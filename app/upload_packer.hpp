@@ -41,7 +41,9 @@ Result<PackedUpload> pack_segment(const tracker::Outbox& outbox, const std::stri
 // A cast is redacted this much at a time, and the last kCastRedactionOverlapBytes of each batch
 // (at least) again with the next one, so a secret split across the boundary is seen whole.
 inline constexpr std::size_t kCastRedactionBatchBytes = std::size_t{4} << 20;
-inline constexpr std::size_t kCastRedactionOverlapBytes = std::size_t{64} << 10;
+// Above the longest private key block the redactor replaces whole (64 KiB between its BEGIN and
+// END lines, plus those lines).
+inline constexpr std::size_t kCastRedactionOverlapBytes = std::size_t{128} << 10;
 
 // The events of [start, end) of the cast at `source` (end unset: to the end), as a cast of their
 // own at `dest`: the header's size is the terminal's at `start`, times count from `start`,

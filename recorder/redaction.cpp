@@ -7,10 +7,14 @@
 #include <numeric>
 #include <optional>
 // GCC 12 with the sanitizers warns falsely (maybe-uninitialized) inside libstdc++'s regex compiler.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <regex>
 #pragma GCC diagnostic pop
+#else
+#include <regex>
+#endif
 #include <utility>
 
 // How a text is redacted (docs/redaction.md): one pass over its bytes finds the built-in token
@@ -30,8 +34,7 @@ constexpr std::size_t kRegexWindowBytes = 4096;
 constexpr std::size_t kRegexWindowStep = 3584;
 // A private key block (even a 4096-bit RSA or PGP key, wrapped in escape codes line by line)
 // ends well within this many bytes of its BEGIN line.
-constexpr std::size_t kPrivateKeyReach = 64 * 1024;
-constexpr std::size_t kMaxSchemeBytes = 32;
+constexpr std::size_t kPrivateKeyReach = std::size_t{64} * 1024;
 constexpr std::size_t kMaxAuthorityBytes = 512;
 constexpr std::string_view kMarkerPrefix = "[REDACTED:";
 // Redaction rounds with extra patterns, each over the previous round's result (Redactor::redact).
@@ -139,8 +142,8 @@ bool starts_with_nocase_at(std::string_view text, std::size_t pos, std::string_v
 std::size_t run_of(std::string_view text, std::size_t pos, std::uint8_t mask,
                    std::size_t limit = std::string_view::npos) {
   std::size_t end = pos;
-  const std::size_t stop = std::min(text.size(), limit == std::string_view::npos ? text.size()
-                                                                                 : pos + limit);
+  const std::size_t stop =
+      std::min(text.size(), limit == std::string_view::npos ? text.size() : pos + limit);
   while (end < stop && has_class(text[end], mask)) ++end;
   return end - pos;
 }
@@ -164,8 +167,8 @@ bool has_digit(std::string_view token) {
 std::size_t escape_spelling_before(std::string_view text, std::size_t end) {
   if (end >= 1 && text[end - 1] == '\x1b') return 1;
   for (std::string_view spelling : {"\\u001b", "\\u001B", "\\x1b", "\\x1B", "\\033", "\\e"}) {
-    if (end >= spelling.size() && text.compare(end - spelling.size(), spelling.size(),
-                                               spelling) == 0) {
+    if (end >= spelling.size() &&
+        text.compare(end - spelling.size(), spelling.size(), spelling) == 0) {
       return spelling.size();
     }
   }
@@ -184,8 +187,8 @@ bool escape_sequence_ends_at(std::string_view text, std::size_t pos) {
   }
   constexpr std::size_t kMaxParams = 32;
   std::size_t params = 0;
-  while (i > 0 && params < kMaxParams && std::string_view("0123456789;:?<=>").find(
-                                             text[i - 1]) != std::string_view::npos) {
+  while (i > 0 && params < kMaxParams &&
+         std::string_view("0123456789;:?<=>").find(text[i - 1]) != std::string_view::npos) {
     --i;
     ++params;
   }
@@ -194,14 +197,15 @@ bool escape_sequence_ends_at(std::string_view text, std::size_t pos) {
 
 // A JSON escape ("\n", "\t", "\u0022", …) ends just before `pos`.
 bool json_escape_ends_at(std::string_view text, std::size_t pos) {
-  if (pos >= 2 && text[pos - 2] == '\\' && std::string_view("nrtbf").find(text[pos - 1]) !=
-                                               std::string_view::npos) {
+  if (pos >= 2 && text[pos - 2] == '\\' &&
+      std::string_view("nrtbf").find(text[pos - 1]) != std::string_view::npos) {
     return true;
   }
   if (pos < 6 || text[pos - 6] != '\\' || text[pos - 5] != 'u') return false;
   return std::all_of(text.begin() + static_cast<std::ptrdiff_t>(pos - 4),
                      text.begin() + static_cast<std::ptrdiff_t>(pos), [](char c) {
-                       return has_class(c, kDigit) || (lower_ascii(c) >= 'a' && lower_ascii(c) <= 'f');
+                       return has_class(c, kDigit) ||
+                              (lower_ascii(c) >= 'a' && lower_ascii(c) <= 'f');
                      });
 }
 
@@ -325,16 +329,12 @@ std::optional<Span> scan_aws_secret_value(std::string_view text, std::size_t pos
 
 // xoxb-/xoxp-/xoxa-/xoxr-/xoxs-/xoxe.… and xapp-… tokens.
 std::optional<Span> scan_slack_token(std::string_view text, std::size_t pos) {
-  std::size_t prefix = 0;
-  if (starts_with_at(text, pos, "xapp-")) {
-    prefix = 5;
-  } else if (starts_with_at(text, pos, "xox") && text.size() - pos > 4 &&
-             std::string_view("abeprs").find(text[pos + 3]) != std::string_view::npos &&
-             (text[pos + 4] == '-' || text[pos + 4] == '.')) {
-    prefix = 5;
-  } else {
-    return std::nullopt;
-  }
+  const bool app_token = starts_with_at(text, pos, "xapp-");
+  const bool xox_token = starts_with_at(text, pos, "xox") && text.size() - pos > 4 &&
+                         std::string_view("abeprs").find(text[pos + 3]) != std::string_view::npos &&
+                         (text[pos + 4] == '-' || text[pos + 4] == '.');
+  if (!app_token && !xox_token) return std::nullopt;
+  constexpr std::size_t prefix = 5;
   std::size_t end = pos + prefix;
   while (end < text.size() && (is_alnum(text[end]) || text[end] == '-' || text[end] == '.')) {
     ++end;
@@ -514,8 +514,7 @@ std::size_t private_key_body_end(std::string_view text, std::size_t from) {
   return end;
 }
 
-std::optional<Span> scan_private_key(std::string_view text, std::size_t pos,
-                                     KeyBlockIndex& index) {
+std::optional<Span> scan_private_key(std::string_view text, std::size_t pos, KeyBlockIndex& index) {
   const auto header_end = private_key_header_end(text, pos, "-----BEGIN ");
   if (!header_end) return std::nullopt;
   const auto footer = index.footer_from(*header_end);
@@ -566,8 +565,8 @@ std::optional<Span> scan_bearer(std::string_view text, std::size_t pos) {
   std::size_t begin = pos + 7;
   while (begin < text.size() && text[begin] == ' ') ++begin;
   std::size_t end = begin;
-  while (end < text.size() && (is_alnum(text[end]) || std::string_view("._~+/=-").find(
-                                                          text[end]) != std::string_view::npos)) {
+  while (end < text.size() && (is_alnum(text[end]) || std::string_view("._~+/=-").find(text[end]) !=
+                                                          std::string_view::npos)) {
     ++end;
   }
   constexpr std::size_t kMinToken = 20;
@@ -625,10 +624,18 @@ std::string upper_ascii(std::string_view text) {
 }
 
 // Names whose values are secrets, beyond the *_KEY, *_TOKEN, … rules.
-constexpr std::array<std::string_view, 12> kSecretNames = {
-    "ANTHROPIC_API_KEY", "OPENAI_API_KEY",      "GITHUB_TOKEN", "GH_TOKEN",
-    "GITHUB_PAT",        "AWS_SECRET_ACCESS_KEY", "SDDSH_TRACKER_TOKEN", "PGPASSWORD",
-    "MYSQL_PWD",         "TOKEN",               "SECRET",       "API_KEY"};
+constexpr std::array<std::string_view, 12> kSecretNames = {"ANTHROPIC_API_KEY",
+                                                           "OPENAI_API_KEY",
+                                                           "GITHUB_TOKEN",
+                                                           "GH_TOKEN",
+                                                           "GITHUB_PAT",
+                                                           "AWS_SECRET_ACCESS_KEY",
+                                                           "SDDSH_TRACKER_TOKEN",
+                                                           "PGPASSWORD",
+                                                           "MYSQL_PWD",
+                                                           "TOKEN",
+                                                           "SECRET",
+                                                           "API_KEY"};
 
 bool is_secret_name(std::string_view name) {
   const std::string upper = upper_ascii(name);
@@ -688,7 +695,8 @@ void append_outside_markers(const Span& span, const std::vector<Span>& markers,
                                  [](const Span& m, std::size_t at) { return m.end <= at; });
   Span rest = span;
   for (; marker != markers.end() && marker->begin < rest.end; ++marker) {
-    if (marker->begin > rest.begin) out.push_back(Span{rest.begin, marker->begin, rest.kind, rest.rank});
+    if (marker->begin > rest.begin)
+      out.push_back(Span{rest.begin, marker->begin, rest.kind, rest.rank});
     rest.begin = std::max(rest.begin, marker->end);
   }
   if (rest.begin < rest.end) out.push_back(rest);
@@ -746,8 +754,8 @@ class RedactionEngine {
 
  private:
   std::optional<Span> literal_at(std::string_view text, std::size_t pos) const;
-  std::optional<Span> format_at(std::string_view text, std::size_t pos,
-                                std::size_t last_match_end, KeyBlockIndex& keys) const;
+  std::optional<Span> format_at(std::string_view text, std::size_t pos, std::size_t last_match_end,
+                                KeyBlockIndex& keys) const;
   void find_patterns(std::string_view text, std::vector<Span>& spans) const;
   void find_in_window(std::string_view text, std::size_t begin, std::size_t end,
                       std::vector<Span>& spans) const;
@@ -829,8 +837,7 @@ std::vector<Span> RedactionEngine::find(std::string_view text) const {
       last_match_end = pos;
       continue;
     }
-    std::optional<Span> found =
-        trigger ? format_at(text, pos, last_match_end, keys) : std::nullopt;
+    std::optional<Span> found = trigger ? format_at(text, pos, last_match_end, keys) : std::nullopt;
     // A span found by its context (a URL's password) starts later: what lies before it is
     // still scanned, and so is the span itself, which may hold a more specific format.
     if (found && found->begin != pos) {
@@ -877,8 +884,8 @@ void RedactionEngine::find_in_window(std::string_view text, std::size_t begin, s
   const char* const base = text.data();
   // A window that starts inside a line must not match "^" or a word boundary at its start.
   const bool inside_line = begin > 0 && text[begin - 1] != '\n';
-  const auto flags = inside_line ? std::regex_constants::match_prev_avail
-                                 : std::regex_constants::match_default;
+  const auto flags =
+      inside_line ? std::regex_constants::match_prev_avail : std::regex_constants::match_default;
   for (const Pattern& pattern : patterns_) {
     try {
       for (std::cregex_iterator it(base + begin, base + end, pattern.regex, flags), last;
@@ -1028,20 +1035,20 @@ Result<Redactor> Redactor::create(const std::vector<std::string>& environment,
     try {
       engine->add_pattern(source, std::regex(source, std::regex::ECMAScript));
     } catch (const std::exception& error) {
-      return Failure{Error{0, "redaction pattern \"" + source + "\" is not a valid regex: " +
-                                  error.what()}};
+      return Failure{
+          Error{0, "redaction pattern \"" + source + "\" is not a valid regex: " + error.what()}};
     }
   }
   return Redactor(std::move(engine));
 }
 
 std::string Redactor::redact(std::string_view text) {
-  std::string out = replace_spans(text, engine_->find(text), summary_);
+  auto spans = engine_->find(text);
+  std::string out = replace_spans(text, spans, summary_);
   // An extra pattern can match anew where a marker replaced what stopped it (say a blank in a
   // private key's header); the built-in formats never do. Redact until nothing more is found.
-  for (int round = 1; round < kMaxRounds && engine_->has_patterns(); ++round) {
-    const auto spans = engine_->find(out);
-    if (spans.empty()) break;
+  for (int round = 1; round < kMaxRounds && !spans.empty() && engine_->has_patterns(); ++round) {
+    spans = engine_->find(out);
     out = replace_spans(out, spans, summary_);
   }
   return out;
@@ -1082,24 +1089,27 @@ std::string Redactor::redact_jsonl(std::string_view text) {
     std::size_t line_end = text.find('\n', line);
     const bool terminated = line_end != std::string_view::npos;
     if (!terminated) line_end = text.size();
-    const std::string_view raw = text.substr(line, line_end - line);
-    const std::size_t before = summary_.total();
-    auto parsed = nlohmann::ordered_json::parse(raw, nullptr, false);
-    if (parsed.is_discarded()) {
-      out += redact(raw);
-    } else {
-      auto redacted = redact_strings(parsed, *this);
-      if (summary_.total() == before) {
-        out += raw;  // nothing found: the line stays byte for byte
-      } else {
-        out += redacted.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-        if (raw.ends_with('\r')) out += '\r';
-      }
-    }
+    out += redact_json_line(text.substr(line, line_end - line));
     if (terminated) out += '\n';
     line = line_end + 1;
   }
   return out;
+}
+
+std::string Redactor::redact_json_line(std::string_view raw) {
+  // The built-in scanners read JSON text as well as its strings (escaped newlines, escape codes
+  // spelt \u001b, values as JSON spells them), so a line where they find nothing needs no
+  // parsing. Extra patterns are meant for the strings' values: those lines are always parsed.
+  if (!engine_->has_patterns() && engine_->find(raw).empty()) return std::string(raw);
+  const auto parsed = nlohmann::ordered_json::parse(raw, nullptr, false);
+  if (parsed.is_discarded()) return redact(raw);
+  const std::size_t before = summary_.total();
+  const auto redacted = redact_strings(parsed, *this);
+  if (summary_.total() == before) return std::string(raw);  // kept byte for byte
+  std::string line =
+      redacted.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  if (raw.ends_with('\r')) line += '\r';
+  return line;
 }
 
 const RedactionSummary& Redactor::summary() const {

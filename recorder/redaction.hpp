@@ -28,12 +28,16 @@ std::string redaction_marker(std::string_view kind);
 
 class RedactionEngine;  // the compiled scanners; shared by copies of a Redactor
 
+// Cheap to copy: copies share what create() compiled and count on their own. One thread at a
+// time per copy.
 class Redactor {
  public:
   // environment: "NAME=VALUE" strings (the process's environ). Values of at least 8 bytes of
   // secret-looking variables (*_KEY, *_TOKEN, *_SECRET, *_PASS, *PASSWORD*, known names such as
-  // GH_TOKEN) become literal secrets of kind "env:NAME". extra_patterns: ECMAScript regexes from
-  // the config (kind "custom"); a bad one is an error naming it.
+  // GH_TOKEN) become literal secrets of kind "env:NAME"; add "SDDSH_TRACKER_TOKEN=<token>" for a
+  // token read from a file. extra_patterns: ECMAScript regexes from the config (kind "custom"),
+  // matched line by line (group 1 only, when the pattern has a group); a bad one is an error
+  // naming it.
   static Result<Redactor> create(const std::vector<std::string>& environment,
                                  const std::vector<std::string>& extra_patterns = {});
 
@@ -41,7 +45,8 @@ class Redactor {
   // unified diffs and raw JSON text alike.
   std::string redact(std::string_view text);
   // A sequence of output chunks in order (a cast's "o" events). A secret split across chunks is
-  // found too: its first chunk gets the marker where the secret began, later chunks lose their part.
+  // found too: its first chunk gets the marker where the secret began, later chunks lose their
+  // part.
   std::vector<std::string> redact_chunks(const std::vector<std::string>& chunks);
   // A JSON value: every string in it (keys kept) redacted.
   nlohmann::json redact_json(const nlohmann::json& value);
@@ -59,6 +64,7 @@ class Redactor {
  private:
   explicit Redactor(std::shared_ptr<const RedactionEngine> engine);
   std::vector<std::string> redact_chunks_once(const std::vector<std::string>& chunks, bool& found);
+  std::string redact_json_line(std::string_view raw);
 
   std::shared_ptr<const RedactionEngine> engine_;
   RedactionSummary summary_;

@@ -242,6 +242,38 @@ std::uint64_t entry_bytes(const OutboxManifest& manifest) {
   return total;
 }
 
+enum class Next : unsigned char { Go, Stop };
+
+// What the server's answer (or its silence) means for a locked entry, and for the drain.
+Next settle_entry(const std::string& outbox_dir, OutboxEntry& entry,
+                  const std::optional<SendError>& failure, const DrainOptions& options,
+                  DrainReport& report) {
+  OutboxManifest& manifest = entry.manifest;
+  if (!failure) {
+    if (options.on_outcome) options.on_outcome(manifest, {DrainOutcome::Kind::Uploaded, ""});
+    remove_locked_entry(outbox_dir, entry.dir, manifest.upload_id);
+    ++report.uploaded;
+    return Next::Go;
+  }
+  if (failure->kind == SendFailure::Stopped) {
+    report.stopped = true;
+    return Next::Stop;
+  }
+  ++manifest.attempts;
+  manifest.last_error = failure->message;
+  manifest.failed = failure->kind == SendFailure::Refused;
+  (void)save_manifest(entry.dir, manifest);  // a lost count of attempts harms nobody
+  if (manifest.failed) {
+    report.failed.push_back({manifest.upload_id, failure->message});
+    if (options.on_outcome)
+      options.on_outcome(manifest, {DrainOutcome::Kind::Failed, failure->message});
+    return Next::Go;
+  }
+  report.server_down = failure->kind == SendFailure::Unreachable;
+  report.error = failure->message;
+  return Next::Stop;
+}
+
 }  // namespace
 
 bool is_valid_upload_name(std::string_view name) {
@@ -474,33 +506,9 @@ DrainReport Outbox::drain(HttpClient& http, const DrainOptions& options) const {
     OutboxEntry entry{listed.dir, std::move(*current)};
     counter.progress.upload_id = entry.manifest.upload_id;
     const std::uint64_t before = counter.progress.bytes_done;
-    auto failure = send_entry(http, entry, counter);
-    if (!failure) {
-      if (options.on_outcome)
-        options.on_outcome(entry.manifest, {DrainOutcome::Kind::Uploaded, ""});
-      remove_locked_entry(dir_, entry.dir, entry.manifest.upload_id);
-      ++report.uploaded;
-      continue;
-    }
+    const auto failure = send_entry(http, entry, counter);
     counter.progress.bytes_done = before + entry_bytes(entry.manifest);
-    if (failure->kind == SendFailure::Stopped) {
-      report.stopped = true;
-      break;
-    }
-    ++entry.manifest.attempts;
-    entry.manifest.last_error = failure->message;
-    if (failure->kind == SendFailure::Refused) {
-      entry.manifest.failed = true;
-      (void)save_manifest(entry.dir, entry.manifest);
-      report.failed.push_back({entry.manifest.upload_id, failure->message});
-      if (options.on_outcome)
-        options.on_outcome(entry.manifest, {DrainOutcome::Kind::Failed, failure->message});
-      continue;
-    }
-    (void)save_manifest(entry.dir, entry.manifest);
-    report.server_down = failure->kind == SendFailure::Unreachable;
-    report.error = failure->message;
-    break;
+    if (settle_entry(dir_, entry, failure, options, report) == Next::Stop) break;
   }
   counter.progress.file.clear();
   report.remaining = pending_for(remote.url, remote.project).size();

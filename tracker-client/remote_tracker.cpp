@@ -1,6 +1,7 @@
 #include "tracker-client/remote_tracker.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <utility>
@@ -112,11 +113,15 @@ Result<std::vector<Task>> read_all_pages(HttpClient& http, const std::string& pa
   }
 }
 
+// Through a temporary file and a rename: a half-written session.json never marks a session whole.
 Result<void> write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const std::string temporary = path + ".part";
+  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
-  if (!out) return system_failure("write " + path);
+  if (!out) return system_failure("write " + temporary);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    return system_failure("rename " + temporary);
   return {};
 }
 
@@ -360,6 +365,18 @@ Result<void> RemoteTracker::fetch_session(const std::string& upload_id,
   std::error_code error;
   std::filesystem::create_directories(dest_dir, error);
   if (error) return Failure{Error{error.value(), "create " + dest_dir + ": " + error.message()}};
+  auto listed = [&](const char* name) {
+    return std::any_of(files->begin(), files->end(),
+                       [name](const SessionFile& file) { return file.name == name; });
+  };
+  // The upload's own metadata (with the server's uploaded_at/uploaded_by) is kept beside the
+  // files; it stands in for session.json when the upload did not include one.
+  const std::string text = metadata->dump(2) + "\n";
+  if (!listed("upload.json"))
+    if (auto written = write_text_file(dest_dir + "/upload.json", text); !written) return written;
+  // session.json comes last: a directory that has it holds the whole session.
+  std::stable_partition(files->begin(), files->end(),
+                        [](const SessionFile& file) { return file.name != "session.json"; });
   const std::string files_path =
       http_.project_path() + "/sessions/" + url_escape(upload_id) + "/files/";
   for (const auto& file : *files) {
@@ -367,17 +384,8 @@ Result<void> RemoteTracker::fetch_session(const std::string& upload_id,
         http_.download(files_path + url_escape(file.name), dest_dir + "/" + file.name, file.sha256);
     if (!fetched) return fetched;
   }
-  // The upload's own metadata (with the server's uploaded_at/uploaded_by) is kept beside the
-  // files; it stands in for session.json when the upload did not include one.
-  auto listed = [&](const char* name) {
-    return std::any_of(files->begin(), files->end(),
-                       [name](const SessionFile& file) { return file.name == name; });
-  };
-  const std::string text = metadata->dump(2) + "\n";
-  for (const char* name : {"upload.json", "session.json"})
-    if (!listed(name))
-      if (auto written = write_text_file(dest_dir + "/" + name, text); !written) return written;
-  return {};
+  if (listed("session.json")) return {};
+  return write_text_file(dest_dir + "/session.json", text);
 }
 
 }  // namespace sddsh::tracker

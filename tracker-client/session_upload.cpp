@@ -15,8 +15,10 @@ namespace {
 
 using nlohmann::json;
 
-Failure upload_failure(const UploadFile& file, const std::string& why) {
-  return Failure{Error{0, "upload of " + file.name + ": " + why}};
+// `code` keeps the HTTP status of a refusal: the outbox tells a refused entry (4xx: kept as
+// failed, the drain goes on) from a server that is down.
+Failure upload_failure(const UploadFile& file, const std::string& why, int code = 0) {
+  return Failure{Error{code, "upload of " + file.name + ": " + why}};
 }
 
 // The file as it is on disk now: its hash computed when the caller left it out, its size checked
@@ -176,7 +178,7 @@ Result<void> upload_file(HttpClient& http, const std::string& upload_id, const U
         offset = step.offset;
         break;
       case Step::Fail:
-        return upload_failure(*file, step.error.message);
+        return upload_failure(*file, step.error.message, step.error.code);
       case Step::Retry:
         ++failures;
         break;

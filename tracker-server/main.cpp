@@ -154,6 +154,12 @@ int main(int argc, char** argv) {
   serve_app->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
   serve_app->add_option("--cert", options.cert_file, "TLS certificate (PEM); with --key: HTTPS");
   serve_app->add_option("--key", options.key_file, "TLS private key (PEM)");
+  serve_app->add_option("--max-json-body", options.max_json_body, "Largest JSON body, in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
+  serve_app->add_option("--max-file-size", options.max_file_size, "Largest session file, in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
   serve_app->add_option(
       "--access-log", options.access_log,
       "Append one JSON line per request to this file (default: stderr; '-': none)");

@@ -61,8 +61,9 @@ void check_chunks(std::string_view input) {
   if (input.size() < 2) return;
   const std::string_view text = input.substr(2);
   const std::size_t first = text.empty() ? 0 : static_cast<unsigned char>(input[0]) % text.size();
-  const std::size_t second = first + (text.size() - first == 0 ? 0
-                                      : static_cast<unsigned char>(input[1]) % (text.size() - first));
+  const std::size_t second =
+      first +
+      (text.size() - first == 0 ? 0 : static_cast<unsigned char>(input[1]) % (text.size() - first));
   const std::vector<std::string> chunks = {std::string(text.substr(0, first)),
                                            std::string(text.substr(first, second - first)),
                                            std::string(text.substr(second))};
@@ -77,7 +78,8 @@ void check_chunks(std::string_view input) {
 void check_planted_token_removed(std::string_view input) {
   if (input.find("ghp_") != std::string_view::npos) return;  // the input could hold it already
   const std::string text = std::string(input.substr(0, input.size() / 2)) + " " +
-                           std::string(kPlanted) + " " + std::string(input.substr(input.size() / 2));
+                           std::string(kPlanted) + " " +
+                           std::string(input.substr(input.size() / 2));
   auto redactor = make_redactor();
   require(redactor.redact(text).find(kPlanted) == std::string::npos);
 }

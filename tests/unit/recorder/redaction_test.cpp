@@ -54,8 +54,8 @@ struct Planted {
 // One secret of every built-in kind, as it would appear in a real tool's output.
 std::vector<Planted> planted_secrets() {
   FakeSecrets fake(20261121);
-  const std::string jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + fake.base64url(60) + "." +
-                          fake.base64url(43);
+  const std::string jwt =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + fake.base64url(60) + "." + fake.base64url(43);
   return {
       {"anthropic_key", "sk-ant-api03-" + fake.base64url(93) + "AA"},
       {"openai_key", "sk-proj-" + fake.base64url(120)},
@@ -123,7 +123,7 @@ TEST(Redaction, FindsTokensInTheirUsualSurroundings) {
   for (const auto& [kind, secret] : planted_secrets()) {
     const std::string marker = "[REDACTED:" + kind + "]";
     for (const auto& [before, after] : std::vector<std::pair<std::string, std::string>>{
-             {"\"token\": \"", "\","},                // JSON
+             {"\"token\": \"", "\","},                 // JSON
              {"curl -H 'X-Api-Key: ", "' https://x"},  // shell
              {"\x1b[1;33m", "\x1b[0m"},                // coloured on a terminal
              {"\\u001b[32m", "\\u001b[0m"},            // the same inside JSON text
@@ -262,6 +262,16 @@ TEST(Redaction, FindsAPrivateKeyAddedByAPatch) {
             "+[REDACTED:private_key]\n");
 }
 
+TEST(Redaction, ManyKeyHeadersWithoutKeysAreLeftAlone) {
+  // Each header looks for its END line and key material: the answers are shared between the
+  // headers, or this text alone would take seconds.
+  std::string text;
+  for (int i = 0; i < 20'000; ++i) text += "-----BEGIN PRIVATE KEY----- is a header\n";
+  text += "-----END PRIVATE KEY-----\n";
+  auto redactor = make_redactor();
+  EXPECT_EQ(redactor.redact(text), text);
+}
+
 // ---------------------------------------------------------------------------------------------
 // No false positives
 
@@ -287,7 +297,8 @@ TEST(Redaction, LeavesOrdinaryTextCodeAndDiffsAlone) {
       "diff --git a/src/main.cpp b/src/main.cpp\n--- a/src/main.cpp\n+++ b/src/main.cpp\n"
       "@@ -1,3 +1,4 @@\n #include <cstdio>\n+#include <string>\n int main() {\n-  return 1;\n"
       "+  return 0;\n }\n",
-      "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":\"image/png\",\"data\":\"" +
+      "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":\"image/"
+      "png\",\"data\":\"" +
           image + "\"}}\n",
       "data:application/json;base64,eyJhIjoxLCJiIjoidGV4dCJ9 and eyJhIjoxfQ.only-two\n",
       "\x1b[1;32m✓\x1b[0m 42 tests passed \x1b[2m(1.3 s)\x1b[0m — ünïcödé text stays\r\n",
@@ -395,8 +406,8 @@ TEST(Redaction, ChunksKeepTheirCountAndTheirCleanParts) {
   auto redactor = make_redactor();
   const auto out = redactor.redact_chunks(
       {"plain", "", "a " + token.substr(0, 10), "", token.substr(10) + " b", "tail"});
-  EXPECT_EQ(out, (std::vector<std::string>{"plain", "", "a [REDACTED:github_token]", "", " b",
-                                           "tail"}));
+  EXPECT_EQ(out,
+            (std::vector<std::string>{"plain", "", "a [REDACTED:github_token]", "", " b", "tail"}));
   EXPECT_TRUE(redactor.redact_chunks({}).empty());
 }
 
@@ -422,7 +433,8 @@ TEST(Redaction, RedactsEveryStringOfAJsonValueAndKeepsItsKeys) {
 
 TEST(Redaction, WalksDeeplyNestedJsonWithoutRecursion) {
   constexpr int kDepth = 200'000;
-  const std::string text = std::string(kDepth, '[') + "\"sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAA\"" +
+  const std::string text = std::string(kDepth, '[') +
+                           "\"sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAA\"" +
                            std::string(kDepth, ']');
   const auto value = nlohmann::json::parse(text);
   auto redactor = make_redactor();
@@ -438,8 +450,12 @@ TEST(Redaction, RewritesOnlyTheJsonLinesThatHoldASecret) {
   const std::string token = "xoxp-" + fake.from("0123456789", 12) + "-" + fake.alnum(32);
   const std::string text =
       "{\"z\": 1,  \"a\": \"clean line, spacing kept\"}\n"
-      "{\"z\":2,\"a\":\"" + token + "\",\"m\":[\"é\"]}\r\n"
-      "not json " + token + "\n"
+      "{\"z\":2,\"a\":\"" +
+      token +
+      "\",\"m\":[\"é\"]}\r\n"
+      "not json " +
+      token +
+      "\n"
       "{\"last\":\"no newline\"}";
   auto redactor = make_redactor();
   EXPECT_EQ(redactor.redact_jsonl(text),
@@ -463,18 +479,21 @@ TEST(Redaction, FindsATokenOnAnAddedLineOfAPatch) {
       "+++ b/config.py\n"
       "@@ -1,2 +1,3 @@\n"
       " import os\n"
-      "+API_KEY = \"" + token + "\"\n"
+      "+API_KEY = \"" +
+      token +
+      "\"\n"
       " DEBUG = False\n";
   auto redactor = make_redactor();
   const std::string out = redactor.redact(patch);
-  EXPECT_EQ(out, "diff --git a/config.py b/config.py\n"
-                 "index 83db48f..bf269f4 100644\n"
-                 "--- a/config.py\n"
-                 "+++ b/config.py\n"
-                 "@@ -1,2 +1,3 @@\n"
-                 " import os\n"
-                 "+API_KEY = \"[REDACTED:anthropic_key]\"\n"
-                 " DEBUG = False\n");
+  EXPECT_EQ(out,
+            "diff --git a/config.py b/config.py\n"
+            "index 83db48f..bf269f4 100644\n"
+            "--- a/config.py\n"
+            "+++ b/config.py\n"
+            "@@ -1,2 +1,3 @@\n"
+            " import os\n"
+            "+API_KEY = \"[REDACTED:anthropic_key]\"\n"
+            " DEBUG = False\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -519,6 +538,13 @@ TEST(Redaction, AppliesExtraPatternsAsCustomKind) {
   EXPECT_EQ(redactor.summary().counts.at("custom"), 3U);
 }
 
+TEST(Redaction, ExtraPatternsSeeTheValuesOfJsonStrings) {
+  auto redactor = make_redactor({}, {"^pin: (\\d+)$"});
+  const std::string line = nlohmann::json({{"out", "login ok\npin: 4711\nbye"}}).dump();
+  EXPECT_EQ(redactor.redact_jsonl(line + "\n"),
+            "{\"out\":\"login ok\\npin: [REDACTED:custom]\\nbye\"}\n");
+}
+
 TEST(Redaction, ExtraPatternsNeverCutACharacterInHalf) {
   auto redactor = make_redactor({}, {"\\xA9"});  // the second byte of "é" (C3 A9)
   const std::string out = redactor.redact("é € e");
@@ -555,7 +581,8 @@ TEST(Redaction, RedactingTwiceChangesNothingMore) {
   EXPECT_EQ(second.redact(once), once);
   EXPECT_EQ(second.summary().total(), 0U) << second.summary().to_json().dump();
 
-  const auto chunks = first.redact_chunks({text.substr(0, 100), text.substr(100, 7), text.substr(107)});
+  const auto chunks =
+      first.redact_chunks({text.substr(0, 100), text.substr(100, 7), text.substr(107)});
   EXPECT_EQ(join(chunks), once);
   EXPECT_EQ(second.redact_chunks(chunks), chunks);
 }
@@ -577,12 +604,13 @@ TEST(Redaction, NeverThrowsOnArbitraryBytes) {
   FakeSecrets fake(91);
   auto redactor = make_redactor({"X_TOKEN=\x01\x02\x03\x04\x05\x06\x07\x08"}, {"[\\x00-\\x20]+"});
   for (int round = 0; round < 200; ++round) {
-    std::string bytes = fake.from(std::string("\x00\x1b[]-:/@sk-ant-ghp_AKIAeyJ.\\n\xff\xc3\xa9", 26) +
-                                      "-----BEGIN PRIVATE KEY-----",
-                                  static_cast<std::size_t>(round) * 37);
+    std::string bytes =
+        fake.from(std::string("\x00\x1b[]-:/@sk-ant-ghp_AKIAeyJ.\\n\xff\xc3\xa9", 26) +
+                      "-----BEGIN PRIVATE KEY-----",
+                  static_cast<std::size_t>(round) * 37);
     EXPECT_NO_THROW((void)redactor.redact(bytes));
-    EXPECT_NO_THROW((void)redactor.redact_chunks({bytes.substr(0, bytes.size() / 2),
-                                                  bytes.substr(bytes.size() / 2)}));
+    EXPECT_NO_THROW((void)redactor.redact_chunks(
+        {bytes.substr(0, bytes.size() / 2), bytes.substr(bytes.size() / 2)}));
     EXPECT_NO_THROW((void)redactor.redact_jsonl(bytes));
   }
 }
@@ -618,7 +646,8 @@ TEST(Redaction, LargeTerminalOutputGoesThroughQuickly) {
   const auto end = std::chrono::steady_clock::now();
 
   const auto rate = [&](auto from, auto to) {
-    return static_cast<double>(text.size()) / (1 << 20) / std::chrono::duration<double>(to - from).count();
+    return static_cast<double>(text.size()) / (1 << 20) /
+           std::chrono::duration<double>(to - from).count();
   };
   std::printf("redact: %.0f MB/s, redact_chunks: %.0f MB/s over %zu MB\n", rate(start, middle),
               rate(middle, end), text.size() >> 20U);

@@ -530,7 +530,7 @@ class SessionUploadTest : public RemoteTrackerTest {
       listed.push_back({{"name", file.name}, {"sha256", file.sha256}, {"size", file.size}});
     return {{"session_id", upload_id.substr(0, upload_id.find('.'))},
             {"task_id", task_id},
-            {"segment", 0},
+            {"segment", std::stoi(upload_id.substr(upload_id.find('.') + 1))},
             {"agent", "claude"},
             {"started_at", "2026-11-21T10:15:00.000Z"},
             {"ended_at", "2026-11-21T10:45:00.000Z"},
@@ -655,8 +655,23 @@ TEST_F(SessionUploadTest, FetchSessionDownloadsEveryFile) {
   EXPECT_EQ(read_file(checkout / "session/conversation.jsonl"), read_file(turns.path));
   auto saved = json::parse(read_file(checkout / "session/upload.json"), nullptr, false);
   EXPECT_EQ(saved.value("task_id", ""), task.id);
-  EXPECT_TRUE(std::filesystem::exists(checkout / "session/session.json"));
+  EXPECT_EQ(json::parse(read_file(checkout / "session/session.json"), nullptr, false), saved);
   EXPECT_FALSE(std::filesystem::exists(checkout / "session/terminal.cast.part"));
+
+  // An upload with its own session.json keeps that one.
+  const std::string second = "20261121-101500-ab12cd.1";
+  const UploadFile bundle_json =
+      local_file("session.json", "{\"id\":\"20261121-101500-ab12cd\"}\n");
+  ASSERT_TRUE(upload_file(alice.http(), second, bundle_json));
+  ASSERT_TRUE(upload_file(alice.http(), second, cast));
+  auto committed =
+      put_session(alice.http(), second, metadata(second, task.id, {bundle_json, cast}));
+  ASSERT_TRUE(committed) << committed.error().message;
+  auto own = reader.fetch_session(second, checkout / "second");
+  ASSERT_TRUE(own) << own.error().message;
+  EXPECT_EQ(read_file(checkout / "second/session.json"), read_file(bundle_json.path));
+  EXPECT_TRUE(read_file(checkout / "second/terminal.cast") == read_file(cast.path));
+  EXPECT_TRUE(std::filesystem::exists(checkout / "second/upload.json"));
 }
 
 // A certificate for 127.0.0.1, made with the openssl CLI.
