@@ -283,6 +283,13 @@ class HttpServer final : public Server {
     // Headers and body go out in two writes: without this, Nagle holds the body back until the
     // client's delayed ACK (40 ms on every small reply).
     http.set_tcp_nodelay(true);
+    // cpp-httplib's default sets SO_REUSEPORT, which lets a second server bind a port that one is
+    // already serving and share its connections. SO_REUSEADDR alone still allows a restart while
+    // the old connections sit in TIME_WAIT, and refuses a port someone listens on.
+    http.set_socket_options([](socket_t socket) {
+      const int yes = 1;
+      setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     // The API enforces its own limits as it reads (413 with a JSON error); this is a backstop.
     http.set_payload_max_length(
         static_cast<std::size_t>(options_.max_file_size + options_.max_json_body));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <regex>
@@ -179,6 +180,24 @@ TEST(CliTest, ServeAnswersAndStopsOnSigterm) {
   EXPECT_EQ(server.wait(3s), 0);  // well inside the 5 s keep-alive timeout
   EXPECT_NE(testing::read_file(dir.path() + "/access.log").find("\"/v1/projects/demo\""),
             std::string::npos);
+}
+
+// A port someone already serves is refused, not shared: two servers on one port would each get
+// some of the connections and answer from different data.
+TEST(CliTest, ServeRefusesAPortInUse) {
+  TempDir dir;
+  Child first({"serve", "--data", dir.path(), "--listen", "127.0.0.1:0", "--access-log", "-"});
+  std::string announced;
+  ASSERT_TRUE(drain(first.err(), announced, std::chrono::steady_clock::now() + 10s, "\n"));
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(announced, match, std::regex("http://127\\.0\\.0\\.1:([0-9]+)\n")))
+      << announced;
+  const auto second = run({"serve", "--data", dir.path() + "/other", "--listen",
+                           "127.0.0.1:" + match[1].str(), "--access-log", "-"});
+  EXPECT_NE(second.status, 0);
+  EXPECT_NE(second.err.find("cannot listen on 127.0.0.1:" + match[1].str()), std::string::npos)
+      << second.err;
+  EXPECT_EQ(std::count(second.err.begin(), second.err.end(), '\n'), 1) << second.err;
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #pragma once
-// What the server's tests share: a temporary data dir, a real server on a free loopback port
-// (run on a thread, stopped and joined at the end), raw HTTP for requests a client library
-// would tidy up, and a self-signed certificate made with libcrypto.
+// What the server's tests share: the temporary dir and loopback server of tests/support, raw
+// HTTP for requests a client library would tidy up, and a self-signed certificate made with libcrypto.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -25,30 +24,15 @@
 #include <nlohmann/json.hpp>
 
 #include "shell/unique_fd.hpp"
+#include "tests/support/loopback_server.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tracker-server/server.hpp"
 
 namespace sddsh::server::testing {
 
 using nlohmann::json;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sddsh-server-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -57,33 +41,7 @@ inline std::string read_file(const std::string& path) {
   return text.str();
 }
 
-// A real server on a free loopback port, serving on its own thread until destroyed.
-class RunningServer {
- public:
-  explicit RunningServer(ServerOptions options) {
-    options.port = 0;
-    auto opened = Server::open(std::move(options));
-    if (!opened) throw std::runtime_error(opened.error().message);
-    server_ = std::move(*opened);
-    thread_ = std::thread([this] { ran_ = server_->run(); });
-    server_->wait_until_running();
-  }
-  ~RunningServer() {
-    server_->stop();
-    thread_.join();
-  }
-  RunningServer(const RunningServer&) = delete;
-  RunningServer& operator=(const RunningServer&) = delete;
-
-  Server& operator*() { return *server_; }
-  Server* operator->() { return server_.get(); }
-  int port() const { return server_->port(); }
-
- private:
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  Result<void> ran_;
-};
+using RunningServer = test_support::LoopbackServer;
 
 inline httplib::Headers bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};

@@ -29,6 +29,8 @@
 #include "recorder/session_record.hpp"
 #include "recorder/session_recorder.hpp"
 #include "recorder/store.hpp"
+#include "tests/support/loopback_server.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tracker-client/http_client.hpp"
 #include "tracker-client/outbox.hpp"
 #include "tracker-client/remote_tracker.hpp"
@@ -45,25 +47,7 @@ using tracker::RetryPolicy;
 
 // ---- scaffolding ----
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sddsh-outbox-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 void write_file(const std::string& path, const std::string& text) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
@@ -86,40 +70,13 @@ std::map<std::string, std::string> read_tree(const std::string& dir) {
   return files;
 }
 
-// The real server on a free loopback port, serving on its own thread.
-class TestServer {
+// The real server on a free loopback port, and a client's configuration for it.
+class TestServer : public test_support::LoopbackServer {
  public:
-  TestServer() {
-    server::ServerOptions options;
-    options.data_dir = dir_ / "data";
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.access_log = "-";
-    auto opened = server::Server::open(options);
-    if (!opened) throw std::runtime_error("server: " + opened.error().message);
-    server_ = std::move(*opened);
-    thread_ = std::thread([this] { (void)server_->run(); });
-    server_->wait_until_running();
-  }
-  ~TestServer() {
-    server_->stop();
-    thread_.join();
-  }
-  TestServer(const TestServer&) = delete;
-  TestServer& operator=(const TestServer&) = delete;
-
-  server::Server* operator->() { return server_.get(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
   RemoteConfig config(const std::string& project) {
-    auto token = server_->store().create_token(project, server::Role::Write, "test");
-    if (!token) throw std::runtime_error("token: " + token.error().message);
-    return RemoteConfig{.url = url(), .project = project, .token = *token, .source = "test"};
+    return RemoteConfig{.url = url(), .project = project,
+                        .token = token(project, server::Role::Write), .source = "test"};
   }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<server::Server> server_;
-  std::thread thread_;
 };
 
 // Retries are fast in tests: the behaviour is the same, the waits are milliseconds.

@@ -21,6 +21,8 @@
 
 #include <httplib.h>
 
+#include "tests/support/loopback_server.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/unit/tracker/tcp_proxy.hpp"
 #include "tracker-client/http_client.hpp"
 #include "tracker-client/remote_config.hpp"
@@ -37,26 +39,7 @@ using nlohmann::json;
 using server::Role;
 using testing::TcpProxy;
 
-// A fresh directory, removed with everything in it at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sddsh-remote-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 void write_file(const std::string& path, const std::string& text, mode_t mode = 0600) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
@@ -82,48 +65,13 @@ std::string random_bytes(std::size_t size, unsigned seed) {
   return bytes;
 }
 
-// The real server on a free loopback port, serving on its own thread.
-class TestServer {
+// The real server on a free loopback port, and a client's configuration for it.
+class TestServer : public test_support::LoopbackServer {
  public:
-  explicit TestServer(server::ServerOptions options = {}) {
-    options.data_dir = dir_ / "data";
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.access_log = "-";
-    https_ = !options.cert_file.empty();
-    auto opened = server::Server::open(options);
-    if (!opened) throw std::runtime_error("server: " + opened.error().message);
-    server_ = std::move(*opened);
-    thread_ = std::thread([this] { (void)server_->run(); });
-    server_->wait_until_running();
-  }
-  ~TestServer() {
-    server_->stop();
-    thread_.join();
-  }
-  TestServer(const TestServer&) = delete;
-  TestServer& operator=(const TestServer&) = delete;
-
-  server::Server& operator*() { return *server_; }
-  server::Server* operator->() { return server_.get(); }
-  int port() const { return server_->port(); }
-  std::string url() const {
-    return std::string(https_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port());
-  }
-  std::string token(const std::string& project, Role role, const std::string& label) {
-    auto token = server_->store().create_token(project, role, label);
-    if (!token) throw std::runtime_error("token: " + token.error().message);
-    return *token;
-  }
+  using LoopbackServer::LoopbackServer;
   RemoteConfig config(const std::string& project, const std::string& token) const {
     return RemoteConfig{.url = url(), .project = project, .token = token, .source = "test"};
   }
-
- private:
-  TempDir dir_;
-  bool https_ = false;
-  std::unique_ptr<server::Server> server_;
-  std::thread thread_;
 };
 
 // Retries are fast in tests: the behaviour is the same, the waits are milliseconds.

@@ -4,7 +4,7 @@
 //   upload_probe URL PROJECT TOKEN FILE SHA256 UPLOAD_ID   → prints seconds
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "tracker-client/http_client.hpp"
@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   HttpClient http(RemoteConfig{.url = argv[1], .project = argv[2], .token = argv[3], .ca_file = {},
                                .source = "upload_probe"});
   const UploadFile file{.name = "terminal.cast", .path = argv[4], .sha256 = argv[5],
-                        .size = std::strtoull(std::getenv("SIZE") ? std::getenv("SIZE") : "0", nullptr, 10)};
+                        .size = std::filesystem::file_size(argv[4])};
   const auto start = std::chrono::steady_clock::now();
   auto sent = upload_file(http, argv[6], file);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
