@@ -1,11 +1,16 @@
 #include "app/queue_fetcher.hpp"
 
 #include "recorder/session_record.hpp"
+#include "shell/signal_free_thread.hpp"
 
 namespace sddsh::app {
 
 QueueFetcher::QueueFetcher(Fetch fetch, std::chrono::milliseconds period)
-    : fetch_(std::move(fetch)), period_(period), asked_(true), thread_([this] { run(); }) {}
+    : fetch_(std::move(fetch)),
+      period_(period),
+      asked_(true),
+      // Created before the session blocks its signals (--task): it must not take SIGCHLD.
+      thread_(shell::start_signal_free_thread([this] { run(); })) {}
 
 QueueFetcher::~QueueFetcher() {
   {

@@ -42,12 +42,16 @@ TrackerDesk::TrackerDesk(std::unique_ptr<tracker::Tracker> tracker,
 TrackerDesk::~TrackerDesk() = default;
 
 Result<tracker::Tracker*> TrackerDesk::opened() {
-  if (tracker_) return tracker_.get();
+  if (tracker_ && remote_checked_) return tracker_.get();
   auto remote = tracker::load_remote_config(ca_file_);
   if (!remote) return Failure{remote.error()};
+  remote_checked_ = true;
+  // Only the panel reads the queue (ready()): that is where the fetcher starts. A tracker handed
+  // over (--task claimed with it before the session) is remote or not as the configuration says.
+  remote_ = *remote;
+  if (tracker_) return tracker_.get();
   if (*remote) {
     tracker_ = std::make_unique<tracker::RemoteTracker>(**remote, kInteractivePolicy);
-    read_remote_queue_in_background(**remote);
     return tracker_.get();
   }
   auto tracker = open_tracker(ca_file_);
@@ -68,6 +72,7 @@ Result<std::vector<tui::QueuedTask>> TrackerDesk::ready() {
   auto tracker = opened();
   if (!tracker) return Failure{tracker.error()};
   std::vector<tracker::Task> tasks;
+  if (remote_ && !fetcher_) read_remote_queue_in_background(*remote_);
   if (fetcher_) {
     // The last list that came; status() says when it is stale.
     auto snapshot = fetcher_->snapshot();

@@ -28,6 +28,9 @@ class TrackerDesk final : public tui::TaskDesk {
   Result<std::string> start(const std::string& id) override;
   Result<void> finish_current() override;
   tui::DeskStatus status() const override;
+  void refresh() override {
+    if (fetcher_) fetcher_->refresh_now();
+  }
 
   // Adds the uploads' state to status() (the uploader lives beside the desk, in the app).
   void show_uploads(std::function<void(tui::DeskStatus&)> describe) { describe_uploads_ = std::move(describe); }
@@ -48,6 +51,8 @@ class TrackerDesk final : public tui::TaskDesk {
   // A remote tracker's queue is read on a thread of its own; claims and closes stay here (the
   // user waits for their answer anyway), with short timeouts.
   std::unique_ptr<QueueFetcher> fetcher_;
+  bool remote_checked_ = false;  // the configuration was read into remote_
+  std::optional<tracker::RemoteConfig> remote_;
 };
 
 }  // namespace sddsh::app

@@ -41,6 +41,9 @@ class TaskDesk {
   virtual Result<void> finish_current() = 0;
   // Cheap and never blocking: the panel asks every second.
   virtual DeskStatus status() const { return {}; }
+  // The user asked for a fresh queue: a desk that reads it in the background starts now (the
+  // answer shows through status().generation). Never blocks.
+  virtual void refresh() {}
 };
 
 }  // namespace sddsh::tui

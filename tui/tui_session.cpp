@@ -53,9 +53,6 @@ enum class Mode : std::uint8_t { Normal, Prefix, Scrollback, Help, ConfirmQuit, 
 
 // Other sddsh processes change the tracker too: the queue is read again this often.
 constexpr auto kQueueRefresh = std::chrono::seconds(10);
-// How often a shown panel asks the desk for news (a newer queue from a remote tracker, upload
-// progress); the desk answers from memory.
-constexpr auto kDeskPoll = std::chrono::seconds(1);
 
 std::vector<std::string> help_lines(const std::string& prefix) {
   return {"sddsh keys — press " + prefix + ", then:",
@@ -99,7 +96,6 @@ class TuiSession {
   void handle_scrollback_key(const KeyEvent& key);
   void handle_tasks_key(const KeyEvent& key);
   void refresh_queue();
-  void arm_queue_refresh();
   void poll_desk();
   void start_selected_task();
   void finish_current_task();
@@ -134,7 +130,6 @@ class TuiSession {
   SessionSection session_section_{facts_};
   TaskQueueView queue_;
   TaskQueueSection queue_section_{queue_};
-  shell::EventLoop::Timer queue_timer_;
   std::chrono::steady_clock::time_point queue_read_at_{};
   Clock::time_point started_ = Clock::now();
 
@@ -197,7 +192,6 @@ int TuiSession::run() {
   arm_clock();
   // The queue is read when it can be seen: a hidden panel reads it when prefix t shows it.
   if (renderer_.layout().panel_shown()) refresh_queue();
-  arm_queue_refresh();
   while (!done_) loop_.run_once();
   return agent_.exit_code();
 }
@@ -308,7 +302,7 @@ Chrome TuiSession::chrome() const {
   }
   switch (mode_) {
     case Mode::Prefix: c.status_left += " · p panel  t tasks  [ scroll  ? help  q quit"; break;
-    case Mode::Tasks: c.status_left += " · tasks: ↑ ↓ choose  Enter start  d done  q leave"; break;
+    case Mode::Tasks: c.status_left += " · tasks: ↑ ↓ choose  Enter start  d done  r refresh  q leave"; break;
     case Mode::Scrollback:
       c.status_left += " · history " + std::to_string(scroll_offset_) + "/" + std::to_string(max_scroll()) +
                        "  PgUp PgDn ↑ ↓ g G  q leaves";
@@ -322,12 +316,14 @@ Chrome TuiSession::chrome() const {
 }
 
 void TuiSession::arm_clock() {
-  // The panel's clock is the only thing that changes without output: one wake-up a second, and
-  // none when the panel is hidden.
+  // The panel's clock (and the desk's news, asked from memory) are the only things that change
+  // without output: one wake-up a second, and none when the panel is hidden.
   if (!renderer_.layout().panel_shown()) return;
   const auto elapsed = Clock::now() - started_;
   const auto next = started_ + std::chrono::ceil<std::chrono::seconds>(elapsed + 1ms);
   clock_timer_ = loop_.at(next, [this] {
+    // The desk's news (a newer remote queue, upload progress) rides on the same wake-up.
+    if (options_.desk) poll_desk();
     schedule_frame();
     arm_clock();
   });
@@ -494,7 +490,11 @@ void TuiSession::handle_tasks_key(const KeyEvent& key) {
   if (key.kind == K::Down || (plain_char && key.ch == U'j')) return select(queue_.selected + 1);
   if (key.kind == K::Enter) return start_selected_task();
   if (plain_char && key.ch == U'd') return finish_current_task();
-  if (plain_char && key.ch == U'r') return refresh_queue();
+  if (plain_char && key.ch == U'r') {
+    // A remote queue is read on the desk's thread: its answer shows on the next clock tick.
+    options_.desk->refresh();
+    return refresh_queue();
+  }
   if (key.kind == K::Escape || (plain_char && key.ch == U'q')) {
     queue_.selected = -1;
     return set_mode(Mode::Normal);
@@ -533,14 +533,6 @@ void TuiSession::poll_desk() {
   if (status == queue_.desk) return;
   queue_.desk = status;
   schedule_frame();
-}
-
-void TuiSession::arm_queue_refresh() {
-  if (!options_.desk) return;
-  queue_timer_ = loop_.after(kDeskPoll, [this] {
-    if (renderer_.layout().panel_shown()) poll_desk();
-    arm_queue_refresh();
-  });
 }
 
 void TuiSession::start_selected_task() {
@@ -665,7 +657,6 @@ void TuiSession::toggle_panel() {
 }
 
 void TuiSession::finish() {
-  queue_timer_.reset();
   if (options_.tap) options_.tap->ended();
   done_ = true;
   input_watch_.reset();

@@ -124,14 +124,16 @@ class RemoteTrackerE2e : public testing::Test {
   }
 
   // sddsh in `repo` as `actor`, against the server; the store is the repository's own.
+  std::string sddsh_command(const std::string& repo, const std::string& actor, const std::string& token,
+                            const std::string& args) const {
+    return "cd " + shell_quote(repo) + " && exec env -u SDDSH_STORE SDDSH_ACTOR=" + actor +
+           " XDG_CONFIG_HOME=" + shell_quote(dir_ + "/config") + " SDDSH_TRACKER_URL=" + url() +
+           " SDDSH_TRACKER_PROJECT=" + kProject + " SDDSH_TRACKER_TOKEN=" + token +
+           " MY_SERVICE_TOKEN=" + kEnvSecret + " " + shell_quote(sddsh_binary()) + " " + args;
+  }
   Finished sddsh(const std::string& repo, const std::string& actor, const std::string& token,
                  const std::string& args) {
-    const std::string command =
-        "cd " + shell_quote(repo) + " && exec env -u SDDSH_STORE SDDSH_ACTOR=" + actor +
-        " XDG_CONFIG_HOME=" + shell_quote(dir_ + "/config") + " SDDSH_TRACKER_URL=" + url() +
-        " SDDSH_TRACKER_PROJECT=" + kProject + " SDDSH_TRACKER_TOKEN=" + token +
-        " MY_SERVICE_TOKEN=" + kEnvSecret + " " + shell_quote(sddsh_binary()) + " " + args;
-    return run_piped({"sh", "-c", command}, "", 120s);
+    return run_piped({"sh", "-c", sddsh_command(repo, actor, token, args)}, "", 120s);
   }
 
   json sddsh_json(const std::string& repo, const std::string& actor, const std::string& token,
@@ -299,6 +301,51 @@ TEST_F(RemoteTrackerE2e, ServerKilledMidUploadLosesNothingAndDuplicatesNothing) 
   const std::string cast = read_file(copy + "/terminal.cast");
   EXPECT_GT(cast.size(), 48'000'000u);
   EXPECT_EQ(cast.find("[REDACTED"), std::string::npos) << "random base64 is not a secret";
+}
+
+
+// The TUI on a remote tracker, as a user sees it: the panel's queue comes from the server; a task
+// marked done uploads its part of the session and the panel says so; with the server gone the
+// last good queue stays, marked stale, until the server answers again.
+TEST_F(RemoteTrackerE2e, PanelShowsTheRemoteQueueUploadsAndAStaleQueueWhenTheServerIsGone) {
+  if (!Tmux::available()) GTEST_SKIP() << "tmux is not installed (scripts/setup installs it)";
+  const std::string repo = checkout("checkout");
+  const std::string current = add_task(repo, "Draw the panel");
+  add_task(repo, "Wait in the queue");
+  Tmux tmux;
+  tmux.new_session("s",
+                   sddsh_command(repo, "alice", alice_,
+                                 "--task " + current + " -- sh -c 'echo hello > greet.txt; echo agent-ready; exec sleep 600'"),
+                   150, 30);
+  auto shows = [&](const std::string& text) {
+    return tmux.wait_for_screen("s", [&](const std::string& screen) { return screen.find(text) != std::string::npos; },
+                                20s);
+  };
+  ASSERT_TRUE(shows("Wait in the queue")) << "the remote queue is in the panel:\n" << tmux.capture("s");
+  ASSERT_TRUE(shows("agent-ready")) << tmux.capture("s");
+
+  // Done with the current task: its segment is uploaded, and the panel says so.
+  tmux.send_keys("s", {"C-]", "t"});
+  ASSERT_TRUE(shows("r refresh")) << tmux.capture("s");
+  tmux.send_keys("s", {"d"});
+  ASSERT_TRUE(shows("uploads: 1 sent")) << tmux.capture("s");
+  EXPECT_EQ(server_sessions(current).size(), 1u);
+
+  // The server goes away: asked again, the queue stays and says it is stale.
+  kill_server();
+  tmux.send_keys("s", {"r"});
+  ASSERT_TRUE(shows("stale, from")) << tmux.capture("s");
+  EXPECT_NE(tmux.capture("s").find("Wait in the queue"), std::string::npos) << tmux.capture("s");
+
+  // Back: the mark goes.
+  start_server();
+  tmux.send_keys("s", {"r"});
+  EXPECT_TRUE(tmux.wait_for_screen("s", [](const std::string& screen) { return screen.find("stale") == std::string::npos; },
+                                   20s))
+      << tmux.capture("s");
+  tmux.send_keys("s", {"q"});
+  tmux.send_keys("s", {"C-]", "q"});
+  tmux.send_keys("s", {"y"});
 }
 
 }  // namespace
