@@ -19,20 +19,19 @@ struct Reserved {
 };
 // Subcommands that later versions implement; the names are taken now so that users learn to
 // write `sddsh -- NAME` for an agent that happens to share one.
-constexpr std::array kReserved{
-    Reserved{"replay", "replay a recorded session"},
-};
+// None at the moment.
+constexpr std::array<Reserved, 0> kReserved{};
 
 // Subcommands that work today; split_at_agent treats them like the reserved ones.
-constexpr std::array kCommands{"sessions", "show", "diff",  "recover", "export",
-                               "hook",     "tasks", "task", "dep",     "import", "sync"};
+constexpr std::array kCommands{"sessions", "show",   "diff", "recover", "export", "hook",
+                               "tasks",    "task",   "dep",  "import",  "sync",   "replay"};
 
 constexpr const char* kUsage = "Usage: sddsh [OPTIONS] [--] AGENT [ARGS...]";
 
 constexpr const char* kFooter =
     "\nAGENT is any command (claude, gemini, codex, copilot, ...); its arguments pass through\n"
     "unchanged. Put -- before an agent whose name starts with '-' or is one of the commands.\n"
-    "Commands marked (reserved) come in later versions. 'sddsh COMMAND --help' for each.";
+    "'sddsh COMMAND --help' for each.";
 
 ExitNow usage_error(const std::string& message) {
   return ExitNow{2, "sddsh: " + message + "\n" + kUsage + "\nTry 'sddsh --help' for more.\n"};
@@ -191,6 +190,26 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       ->check(CLI::IsMember({"md", "markdown", "json", "cast", "asciicast"}));
   export_app->add_option("--output,-o", export_command.output, "Write to FILE instead of the output")
       ->type_name("FILE");
+  export_app->add_flag("--redact", export_command.redact,
+                       "Replace secrets (tokens, keys, secret environment values) as uploads do");
+  ReplayCommand replay;
+  bool no_idle_limit = false;
+  auto* replay_app = app.add_subcommand(
+      "replay", "Replay a recorded session in the terminal, with its turns, diffs and conversation");
+  replay_app->add_option("SESSION", replay.session,
+                         "An id prefix, 'last' (the default), a bundle path or a .cast file");
+  replay_app->add_option("--task", replay.task,
+                         "Choose among the sessions of this task, here and on the remote tracker")
+      ->type_name("ID");
+  replay_app->add_option("--pick", replay.pick, "With --task: replay the Nth of its sessions without asking")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+  replay_app->add_option("--speed", replay.speed, "Start at this speed, 0.25 to 16 (default 1; + and - change it)")
+      ->type_name("X")
+      ->check(CLI::Range(0.25, 16.0));
+  replay_app->add_flag("--no-idle-limit", no_idle_limit,
+                       "Keep pauses as long as they were (by default pauses over 2 s are cut; i toggles)");
+  add_ca_file(replay_app, replay.ca_file);
   auto* hook_app = app.add_subcommand(
       "hook", "Report an agent's hook event (JSON on stdin) to the sddsh running it; "
               "run by the hooks sddsh gives the agent, not by hand");
@@ -303,6 +322,14 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
                                 ? ExportCommand::Format::Cast
                                 : ExportCommand::Format::Markdown;
     return export_command;
+  }
+  if (replay_app->parsed()) {
+    if (!replay.task.empty() && !replay.session.empty())
+      return usage_error("replay: give a SESSION or --task ID, not both");
+    if (replay.pick && replay.task.empty()) return usage_error("replay: --pick needs --task ID");
+    if (replay.session.empty() && replay.task.empty()) replay.session = "last";
+    replay.idle_limit = !no_idle_limit;
+    return replay;
   }
   if (hook_app->parsed()) return HookCommand{};
   if (tasks_app->parsed()) return tasks;

@@ -41,6 +41,16 @@ struct ExportCommand {
   std::string session;
   enum class Format : unsigned char { Markdown, Json, Cast } format = Format::Markdown;
   std::string output;  // a file; empty: standard output
+  bool redact = false;  // --redact: secrets replaced as in uploads (docs/redaction.md)
+};
+// `sddsh replay`: a recorded session played back in the terminal (docs/replay.md).
+struct ReplayCommand {
+  std::string session;  // id prefix, "last", a bundle path or a .cast file; empty with --task
+  std::string task;     // --task ID: choose among the task's sessions, local and remote
+  std::optional<int> pick;  // --pick N: the Nth of those (from 1), without asking
+  std::string ca_file;
+  double speed = 1.0;
+  bool idle_limit = true;  // --no-idle-limit turns it off
 };
 // `sddsh hook`: run by the hooks sddsh gives an agent; reports the event to the running sddsh.
 struct HookCommand {};
@@ -105,7 +115,7 @@ struct ExitNow {
 using ParsedCommandLine =
     std::variant<RunOptions, ExitNow, SessionsCommand, ShowCommand, DiffCommand, RecoverCommand,
                  ExportCommand, HookCommand, TasksCommand, TaskCommand, DepCommand, ImportCommand,
-                 SyncCommand>;
+                 SyncCommand, ReplayCommand>;
 
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
 

@@ -3,17 +3,24 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "app/session_text.hpp"
 #include "app/terminal_answers.hpp"
+#include "app/upload_packer.hpp"
 #include "recorder/conversation_builder.hpp"
+#include "recorder/redaction.hpp"
 #include "recorder/store.hpp"
+#include "shell/environment.hpp"
+#include "tracker-client/remote_config.hpp"
 
 namespace sddsh::app {
 
@@ -57,22 +64,6 @@ std::string turn_changes(const std::optional<recorder::DiffStat>& stat) {
 const recorder::TurnRecord* turn_record(const SessionRecord& r, int index) {
   if (index < 1 || index > static_cast<int>(r.turns.size())) return nullptr;
   return &r.turns[static_cast<std::size_t>(index - 1)];
-}
-
-// What a tool call worked on, in one line: its files, its command, or its input.
-std::string tool_target(const recorder::ToolCall& tool) {
-  std::string text;
-  for (const auto& file : tool.files) text += (text.empty() ? "" : ", ") + file;
-  if (!text.empty()) return text;
-  for (const char* key : {"command", "cmd", "pattern", "query", "url", "description"})
-    if (auto it = tool.input.find(key); it != tool.input.end()) {
-      text = it->is_string() ? it->get<std::string>() : it->dump();
-      break;
-    }
-  if (text.empty() && !tool.input.empty())
-    text = tool.input.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > kInputSummaryLength) text = text.substr(0, kInputSummaryLength) + "…";
-  return text;
 }
 
 std::string indent(const std::string& text, const std::string& prefix) {
@@ -149,9 +140,9 @@ void print_message(const ConversationMessage& m, const std::string& agent, const
       break;
     case Role::Tool: {
       const auto& tool = *m.tool;
+      const std::string target = recorder::tool_call_target(tool, kInputSummaryLength, false);
       std::printf("  %s⏺ %s%s %s%s\n", style.bold().c_str(), tool.name.c_str(),
-                  style.reset().c_str(), tool_target(tool).c_str(),
-                  tool.failed ? "  (failed)" : "");
+                  style.reset().c_str(), target.c_str(), tool.failed ? "  (failed)" : "");
       if (!tool.output_summary.empty())
         std::printf("%s%s%s", style.dim().c_str(), indent(tool.output_summary, "    │ ").c_str(),
                     style.reset().c_str());
@@ -203,7 +194,8 @@ std::string markdown_message(const ConversationMessage& m, const std::string& ag
     case Role::Tool: {
       const auto& tool = *m.tool;
       std::string md = "**Tool: " + tool.name + "**";
-      if (const std::string target = tool_target(tool); !target.empty()) md += " `" + target + "`";
+      const std::string target = recorder::tool_call_target(tool, kInputSummaryLength, false);
+      if (!target.empty()) md += " `" + target + "`";
       if (tool.failed) md += " (failed)";
       md += "\n\n";
       if (!tool.output_summary.empty()) {
@@ -236,13 +228,15 @@ std::string markdown(const recorder::BundleEntry& entry, const Conversation& con
   return md;
 }
 
-std::string json_export(const recorder::BundleEntry& entry, const Conversation& conversation) {
+json json_export(const recorder::BundleEntry& entry, const Conversation& conversation) {
   json messages = json::array();
   for (const auto& m : conversation.messages)
     messages.push_back(json::parse(recorder::to_jsonl_line(m)));
-  json out = {{"session", json::parse(recorder::to_json_text(entry.record))},
-              {"conversation", messages}};
-  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return {{"session", json::parse(recorder::to_json_text(entry.record))}, {"conversation", messages}};
+}
+
+std::string json_text(const json& value) {
+  return value.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<void> write_output(const std::string& path, const std::string& text) {
@@ -257,6 +251,34 @@ Result<void> write_output(const std::string& path, const std::string& text) {
   out.close();
   if (!out) return system_failure(path);
   return {};
+}
+
+// The redactor uploads use: this environment's secret values and the configured patterns.
+Result<recorder::Redactor> export_redactor() {
+  auto patterns = tracker::load_redact_patterns();
+  if (!patterns) return Failure{patterns.error()};
+  return recorder::Redactor::create(shell::current_environment(), *patterns);
+}
+
+// The cast with its secrets gone, as the uploader sends it: output and input as chunk streams,
+// so a secret split between two events goes too. Written straight to FILE; for the standard
+// output through a temporary file.
+Result<void> export_redacted_cast(const std::string& cast, const std::string& output,
+                                  const recorder::Redactor& redactor) {
+  if (!output.empty() && output != "-") {
+    auto written = write_cast_slice(cast, output, 0, std::nullopt, redactor);
+    if (!written) return Failure{written.error()};
+    return {};
+  }
+  std::string temporary = (std::filesystem::temp_directory_path() / "sddsh-export-XXXXXX").string();
+  const int fd = ::mkstemp(temporary.data());
+  if (fd < 0) return system_failure("create a temporary file");
+  ::close(fd);
+  auto written = write_cast_slice(cast, temporary, 0, std::nullopt, redactor);
+  const std::string text = read_file(temporary);
+  ::unlink(temporary.c_str());
+  if (!written) return Failure{written.error()};
+  return write_output(output, text);
 }
 
 }  // namespace
@@ -281,18 +303,34 @@ int run_export(const ExportCommand& command) {
   if (!store) return fail(store.error().message);
   auto entry = recorder::find_session(*store, command.session);
   if (!entry) return fail(entry.error().message);
+  std::optional<recorder::Redactor> redactor;
+  if (command.redact) {
+    auto made = export_redactor();
+    if (!made) return fail("--redact: " + made.error().message);
+    redactor.emplace(std::move(*made));
+  }
   std::string text;
   switch (command.format) {
-    case ExportCommand::Format::Cast:
-      if (::access((entry->dir + "/terminal.cast").c_str(), R_OK) != 0)
+    case ExportCommand::Format::Cast: {
+      const std::string cast = entry->dir + "/terminal.cast";
+      if (::access(cast.c_str(), R_OK) != 0)
         return fail("session " + entry->record.id.substr(0, 8) + " has no terminal recording");
-      text = read_file(entry->dir + "/terminal.cast");
+      if (redactor) {
+        if (auto written = export_redacted_cast(cast, command.output, *redactor); !written)
+          return fail(written.error().message);
+        return 0;
+      }
+      text = read_file(cast);
       break;
-    case ExportCommand::Format::Json:
-      text = json_export(*entry, conversation_of(*entry));
+    }
+    case ExportCommand::Format::Json: {
+      const json exported = json_export(*entry, conversation_of(*entry));
+      text = json_text(redactor ? redactor->redact_json(exported) : exported);
       break;
+    }
     case ExportCommand::Format::Markdown:
       text = markdown(*entry, conversation_of(*entry));
+      if (redactor) text = redactor->redact(text);
       break;
   }
   if (auto written = write_output(command.output, text); !written)

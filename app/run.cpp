@@ -17,6 +17,7 @@
 #include "app/conversation_commands.hpp"
 #include "app/hook_command.hpp"
 #include "app/import_command.hpp"
+#include "app/replay_command.hpp"
 #include "app/session_commands.hpp"
 #include "app/task_commands.hpp"
 #include "app/task_desk.hpp"
@@ -327,6 +328,10 @@ int run_sddsh(const std::vector<std::string>& args) {
     if (auto* c = std::get_if<DepCommand>(&parsed)) return run_dep(*c);
     if (auto* c = std::get_if<ImportCommand>(&parsed)) return run_import(*c);
     if (auto* c = std::get_if<SyncCommand>(&parsed)) return run_sync(*c);
+    if (auto* c = std::get_if<ReplayCommand>(&parsed)) {
+      use_utf8_locale();  // the recorded terminal's wide characters, the status line's symbols
+      return run_replay(*c);
+    }
     return run_agent(std::get<RunOptions>(parsed));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sddsh: %s\n", e.what());

@@ -48,10 +48,7 @@ json local_json(const recorder::BundleEntry& entry) {
 
 std::vector<json> local_sessions(const std::string& task) {
   std::vector<json> found;
-  auto store = this_store();
-  if (!store) return found;
-  for (const auto& entry : recorder::load_catalog(*store).sessions)
-    if (worked_on(entry.record, task)) found.push_back(local_json(entry));
+  for (const auto& entry : local_task_bundles(task)) found.push_back(local_json(entry));
   return found;
 }
 
@@ -78,20 +75,37 @@ Result<std::vector<std::string>> fetch_all(tracker::RemoteTracker& remote,
   if (!store) return Failure{store.error()};
   std::vector<std::string> dirs;
   for (const auto& s : sessions) {
-    const std::string id = text_of(s, "upload_id");
-    if (id.empty()) continue;
-    const std::string dir = fetched_session_dir(store->root, id);
-    if (::access((dir + "/session.json").c_str(), F_OK) != 0) {
-      if (auto made = recorder::make_directories(dir); !made) return Failure{made.error()};
-      if (auto fetched = remote.fetch_session(id, dir); !fetched)
-        return Failure{Error{0, "fetch " + id + ": " + fetched.error().message}};
-    }
-    dirs.push_back(dir);
+    if (text_of(s, "upload_id").empty()) continue;
+    auto dir = fetch_task_session(remote, store->root, s);
+    if (!dir) return Failure{dir.error()};
+    dirs.push_back(std::move(*dir));
   }
   return dirs;
 }
 
 }  // namespace
+
+std::vector<recorder::BundleEntry> local_task_bundles(const std::string& task) {
+  std::vector<recorder::BundleEntry> found;
+  auto store = this_store();
+  if (!store) return found;
+  for (auto& entry : recorder::load_catalog(*store).sessions)
+    if (worked_on(entry.record, task)) found.push_back(std::move(entry));
+  return found;
+}
+
+Result<std::string> fetch_task_session(tracker::RemoteTracker& remote, const std::string& store_root,
+                                       const nlohmann::json& listed) {
+  const std::string id = text_of(listed, "upload_id");
+  if (id.empty()) return Failure{Error{0, "the tracker listed a session without an upload_id"}};
+  const std::string dir = fetched_session_dir(store_root, id);
+  if (::access((dir + "/session.json").c_str(), F_OK) != 0) {
+    if (auto made = recorder::make_directories(dir); !made) return Failure{made.error()};
+    if (auto fetched = remote.fetch_session(id, dir); !fetched)
+      return Failure{Error{0, "fetch " + id + ": " + fetched.error().message}};
+  }
+  return dir;
+}
 
 std::string fetched_session_dir(const std::string& store_root, const std::string& upload_id) {
   return store_root + "/remote/" + upload_id;

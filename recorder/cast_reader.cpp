@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -318,7 +319,7 @@ Result<void> CastReader::read_header() {
   auto header = parse_header(line->text);
   if (!header) return Failure{Error{0, name_ + ": " + header.error().message}};
   header_ = std::move(*header);
-  valid_bytes_ = data_offset_ + position_;
+  mark_valid();
   return {};
 }
 
@@ -340,6 +341,7 @@ std::optional<CastEvent> CastReader::next() {
       event.data = std::move(following.data);  // the exact bytes, where the text had U+FFFD
     } else {
       lookahead_ = std::move(following);
+      lookahead_position_ = event_position_;
     }
   }
   return event;
@@ -351,10 +353,11 @@ bool CastReader::read_event(CastEvent& event) {
   std::string type;
   std::string data;
   while (!stopped_) {
+    event_position_ = {data_offset_ + position_, line_number_};
     const auto line = next_line();
     if (!line) return false;
     if (is_blank(line->text)) {
-      valid_bytes_ = data_offset_ + position_;
+      mark_valid();
       continue;
     }
     const std::string where = "line " + std::to_string(line_number_) + ": ";
@@ -366,7 +369,7 @@ bool CastReader::read_event(CastEvent& event) {
       stop(where + "bad \"x\" event");
       return false;
     }
-    valid_bytes_ = data_offset_ + position_;
+    mark_valid();
     if (type.size() != 1) continue;
     event.type = type[0];
     if (event.type != 'x') event.data = std::move(data);
@@ -421,6 +424,35 @@ bool CastReader::fill() {
   }
   at_eof_ = n == 0;
   return true;
+}
+
+void CastReader::mark_valid() {
+  valid_bytes_ = data_offset_ + position_;
+  valid_lines_ = line_number_;
+}
+
+CastPosition CastReader::position() const {
+  return lookahead_ ? lookahead_position_ : CastPosition{valid_bytes_, valid_lines_};
+}
+
+void CastReader::seek(const CastPosition& at) {
+  lookahead_.reset();
+  problem_.reset();
+  stopped_ = false;
+  line_number_ = at.line;
+  if (fd_) {
+    buffer_.clear();
+    position_ = 0;
+    data_offset_ = at.offset;
+    at_eof_ = false;
+    if (::lseek(fd_.get(), static_cast<off_t>(at.offset), SEEK_SET) < 0) {
+      stop(system_failure("seeking in " + name_).error.message);
+    }
+  } else {
+    data_offset_ = 0;
+    position_ = static_cast<std::size_t>(std::min<std::uint64_t>(at.offset, memory_.size()));
+  }
+  mark_valid();
 }
 
 void CastReader::stop(const std::string& why) {

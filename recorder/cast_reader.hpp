@@ -30,6 +30,15 @@ struct CastFile {
   std::uint64_t valid_bytes = 0;  // the file's length up to the end of its last good line
 };
 
+// Where an event's line starts in a cast file, and how many lines come before it: enough to
+// read on from there later without reading what came before (replay's keyframes).
+struct CastPosition {
+  std::uint64_t offset = 0;
+  std::uint64_t line = 0;  // lines before `offset`; the header is line 1
+
+  bool operator==(const CastPosition&) const = default;
+};
+
 class CastReader {
  public:
   // Fails only when the header cannot be read: no such file, not a cast, not version 2.
@@ -45,6 +54,13 @@ class CastReader {
   // How much of the file is good so far (all of it that was read, unless problem() is set).
   std::uint64_t valid_bytes() const { return valid_bytes_; }
 
+  // Where the event that next() returns next begins (never between an event and its "x" line;
+  // after a bad line, that line's start): seek() there reads on with the same events.
+  CastPosition position() const;
+  // Reads on from `at`, a position() of this same file: the lookahead and any problem are
+  // dropped, and line numbers in later problems count from `at.line`.
+  void seek(const CastPosition& at);
+
  private:
   // A line and whether it ended with '\n' (the last one may not).
   struct Line {
@@ -57,6 +73,7 @@ class CastReader {
   bool fill();
   bool read_event(CastEvent& event);
   void stop(const std::string& why);
+  void mark_valid();  // everything read so far is good
 
   shell::UniqueFd fd_;  // invalid when reading from memory
   std::string buffer_;  // read from fd_: the current line and what follows it
@@ -68,8 +85,11 @@ class CastReader {
   std::uint64_t line_number_ = 0;
   CastHeader header_;
   std::optional<CastEvent> lookahead_;  // read to see whether an "x" follows
+  CastPosition lookahead_position_;     // where lookahead_'s line starts
+  CastPosition event_position_;         // where the line of the last read_event() starts
   std::optional<std::string> problem_;
   std::uint64_t valid_bytes_ = 0;
+  std::uint64_t valid_lines_ = 0;  // lines up to valid_bytes_
   bool stopped_ = false;
 
   std::string_view data() const { return fd_ ? std::string_view(buffer_) : memory_; }

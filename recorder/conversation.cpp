@@ -150,4 +150,24 @@ std::optional<ConversationMessage> parse_jsonl_line(std::string_view line) {
   }
 }
 
+std::string tool_call_target(const ToolCall& tool, std::size_t max_length, bool first_line_only) {
+  std::string text;
+  for (const auto& file : tool.files) text += (text.empty() ? "" : ", ") + file;
+  if (text.empty())
+    for (const char* key : {"command", "cmd", "pattern", "query", "url", "description"})
+      if (auto it = tool.input.find(key); it != tool.input.end()) {
+        text = it->is_string() ? it->get<std::string>() : it->dump();
+        break;
+      }
+  if (text.empty() && !tool.input.empty())
+    text = tool.input.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (first_line_only) text = text.substr(0, text.find('\n'));
+  if (text.size() > max_length) {
+    std::size_t cut = max_length;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+    text = text.substr(0, cut) + "…";
+  }
+  return text;
+}
+
 }  // namespace sddsh::recorder

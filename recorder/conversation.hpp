@@ -53,6 +53,11 @@ ParsedTranscript parse_transcript(AgentKind kind, std::string_view text);
 
 const char* role_name(ConversationMessage::Role role);
 
+// What a tool call worked on, for a one-line summary: the files it names, else its command,
+// pattern, query, URL or description, else its whole input as JSON. Cut to `max_length` bytes
+// (on a character boundary, with "…") when longer; no newlines when `first_line_only`.
+std::string tool_call_target(const ToolCall& tool, std::size_t max_length, bool first_line_only);
+
 // One conversation.jsonl line (no newline) and back.
 std::string to_jsonl_line(const ConversationMessage& message);
 std::optional<ConversationMessage> parse_jsonl_line(std::string_view line);

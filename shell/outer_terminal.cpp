@@ -121,7 +121,7 @@ void OuterTerminal::enter_raw(bool nonblocking_output) {
 void OuterTerminal::set_reset_sequence(std::string_view bytes) {
   int next = 1 - g_crash.current.load();
   auto length = std::min(bytes.size(), g_crash.reset[next].size());
-  std::memcpy(g_crash.reset[next].data(), bytes.data(), length);
+  if (length > 0) std::memcpy(g_crash.reset[next].data(), bytes.data(), length);  // data() may be null
   g_crash.reset_length[next] = length;
   g_crash.current.store(next);
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 namespace sddsh::tui {
@@ -69,6 +70,40 @@ std::optional<ScreenEvent> event_from_osc(std::string_view osc) {
   return std::nullopt;
 }
 
+// REP and DECALN draw glyphs that are no text: libvterm keeps its memory of the last text glyph
+// (for REP and combining marks) through them. Anything else may draw text, even a sequence
+// 0.1.4 gives up on halfway ("ESC [ 3 ? J" draws the J).
+bool copies_glyphs(std::string_view bytes) {
+  if (bytes == "\x1b#8") return true;
+  if (bytes.size() < 3 || !bytes.starts_with("\x1b[") || bytes.back() != 'b') return false;
+  return std::ranges::all_of(bytes.substr(2, bytes.size() - 3),
+                             [](char c) { return (c >= '0' && c <= '9') || c == ';' || c == ':'; });
+}
+
+// DECSTBM and DECSLRM as 0.1.4 clamps them: a missing first argument is 1, a missing second one
+// the far edge kept unbounded (-1) even through resizes; so is an explicit one at the far edge
+// when the first is 1. A region that ends up empty resets to the whole screen.
+std::pair<int, int> vterm_region(long first, long second, int size) {
+  long start = (first == VtEvent::kMissing ? 1 : first) - 1;
+  long end = second == VtEvent::kMissing ? -1 : second;
+  start = std::clamp(start, 0L, static_cast<long>(size));
+  end = std::max(end, -1L);
+  if (start == 0 && end == size) {
+    end = -1;
+  } else {
+    end = std::min(end, static_cast<long>(size));
+  }
+  if ((end > -1 ? end : size) <= start) return {0, -1};
+  return {static_cast<int>(start), static_cast<int>(end)};
+}
+
+// libvterm keeps the stops of the columns that remain and gives new ones its defaults.
+void resize_with_default_stops(std::vector<bool>& stops, int cols) {
+  const auto old_cols = static_cast<int>(stops.size());
+  stops.resize(static_cast<std::size_t>(cols));
+  for (int col = old_cols; col < cols; ++col) stops[static_cast<std::size_t>(col)] = col % 8 == 0;
+}
+
 }  // namespace
 
 void Screen::VTermDeleter::operator()(VTerm* vt) const { vterm_free(vt); }
@@ -76,7 +111,11 @@ void Screen::VTermDeleter::operator()(VTerm* vt) const { vterm_free(vt); }
 class Screen::FilterSink final : public VtFilterSink {
  public:
   explicit FilterSink(Screen& screen) : screen_(screen) {}
-  void forward(std::string_view bytes) override { screen_.forward_to_vterm(bytes); }
+  void forward(std::string_view bytes) override {
+    screen_.copying_glyphs_ = copies_glyphs(bytes);
+    screen_.forward_to_vterm(bytes);
+    screen_.copying_glyphs_ = false;
+  }
   void text(std::string_view bytes) override {
     if (screen_.fast_text_ && screen_.filter_.text_safety().safe()) {
       screen_.write_text(bytes);
@@ -85,6 +124,7 @@ class Screen::FilterSink final : public VtFilterSink {
     }
   }
   void reply(std::string_view bytes) override { screen_.reply(bytes); }
+  void event(const VtEvent& event) override { screen_.on_vt_event(event); }
 
  private:
   Screen& screen_;
@@ -106,8 +146,14 @@ struct Screen::Callbacks {
   static int putglyph(VTermGlyphInfo* info, VTermPos pos, void* user) {
     Screen& s = self(user);
     if (pos.row < 0 || pos.row >= s.rows_ || pos.col < 0 || pos.col >= s.cols_) {
+      if (!s.copying_glyphs_) {
+        s.remember_text_glyph(pos.row, pos.col, info->chars, info->width, info->dwl);
+      }
       s.last_plain_.ch = 0;
       return 0;
+    }
+    if (!s.copying_glyphs_) {
+      s.remember_text_glyph(pos.row, pos.col, info->chars, info->width, info->dwl);
     }
     if (info->width == 1 && info->chars[0] != 0 && info->chars[1] == 0 && !info->protected_cell) {
       // Plain text: no allocation, nothing that can throw.
@@ -141,6 +187,10 @@ struct Screen::Callbacks {
     if (s.wrap_pending_ && (pos.row != s.wrap_row_ || pos.col != s.wrap_col_)) {
       s.wrap_pending_ = false;
     }
+    if (s.hidden_vt_.pending_wrap && !s.reports_text_at_pending_wrap(pos.row, pos.col)) {
+      s.hidden_vt_.pending_wrap = false;
+    }
+    s.hidden_vt_.cursor_by_repeat = false;
     // 0.1.4 reports a restored (DECRC) position even when a resize left it off the screen,
     // then clamps it silently; clamp here the same way.
     s.cursor_.row = std::clamp(pos.row, 0, s.rows_ - 1);
@@ -264,10 +314,8 @@ Screen::Screen(const ScreenOptions& options, OutputFn to_agent)
   vt_.reset(vterm_new(rows_, cols_));
   if (!vt_) throw std::runtime_error("vterm_new failed");
   vterm_set_utf8(vt_.get(), 1);
-  vterm_output_set_callback(vt_.get(), &Callbacks::output, this);
+  attach_vterm_callbacks();
   VTermState* state = vterm_obtain_state(vt_.get());
-  vterm_state_set_callbacks(state, &Callbacks::kState, this);
-  vterm_state_set_unrecognised_fallbacks(state, &Callbacks::kFallbacks, this);
   const VTermColor fg = to_vterm(options.default_fg);
   const VTermColor bg = to_vterm(options.default_bg);
   vterm_state_set_default_colors(state, &fg, &bg);
@@ -276,6 +324,13 @@ Screen::Screen(const ScreenOptions& options, OutputFn to_agent)
 }
 
 Screen::~Screen() = default;
+
+void Screen::attach_vterm_callbacks() {
+  vterm_output_set_callback(vt_.get(), &Callbacks::output, this);
+  VTermState* state = vterm_obtain_state(vt_.get());
+  vterm_state_set_callbacks(state, &Callbacks::kState, this);
+  vterm_state_set_unrecognised_fallbacks(state, &Callbacks::kFallbacks, this);
+}
 
 void Screen::settle_reported_colours(std::optional<Rgb> fg, std::optional<Rgb> bg) {
   FilterSink sink(*this);
@@ -308,12 +363,16 @@ void Screen::resize(int rows, int cols) {
   const bool shrinks = rows < rows_ || cols < cols_;
   resize_cursor_.reset();
   vterm_set_size(vt_.get(), rows, cols);  // calls back into resize_grids
+  resize_tab_stops(cols);
   if (resize_cursor_) place_vterm_cursor(*resize_cursor_);
   if (shrinks) {
     // 0.1.4 keeps a scroll region (and the saved cursor) that no longer fits, and its next
     // line feed then memmoves a negative size: reset both, keeping cursor and pen where they are.
     constexpr std::string_view kRepair = "\x1b" "7\x1b[r\x1b[s\x1b" "8";
     vterm_input_write(vt_.get(), kRepair.data(), kRepair.size());
+    set_scroll_region(VtEvent::kMissing, VtEvent::kMissing);
+    set_margins(VtEvent::kMissing, VtEvent::kMissing);
+    remember_saved_cursor();
   }
 }
 
@@ -383,6 +442,106 @@ void Screen::focus_changed(bool focused) {
 }
 
 void Screen::mark_all_dirty() { std::fill(dirty_.begin(), dirty_.end(), 1); }
+
+// Called for each glyph libvterm draws as text, before the grid is touched. 0.1.4 keeps the
+// last one of each write for REP and for a combining mark that arrives in the next write, and
+// stops at the right edge of the row (half of it on a double-width line) with a pending wrap
+// while autowrap is on.
+void Screen::remember_text_glyph(int row, int col, const std::uint32_t* chars, int width,
+                                 bool double_width_line) {
+  LastGlyph& glyph = hidden_vt_.last_glyph;
+  glyph.row = row;
+  glyph.col = col;
+  glyph.width = width;
+  glyph.count = 0;
+  while (glyph.count < glyph.chars.size() && chars[glyph.count] != 0) {
+    glyph.chars[glyph.count] = static_cast<char32_t>(chars[glyph.count]);
+    ++glyph.count;
+  }
+  const int row_width = double_width_line ? cols_ / 2 : cols_;
+  hidden_vt_.pending_wrap = filter_.hidden_modes().autowrap && col + width >= row_width;
+  hidden_vt_.cursor_by_repeat = false;
+}
+
+// 0.1.4 drops a pending wrap whenever its cursor moves, except for the move a text write reports
+// at its end, which leaves the cursor on the glyph that set it (any other move goes elsewhere).
+bool Screen::reports_text_at_pending_wrap(int row, int col) const {
+  const LastGlyph& glyph = hidden_vt_.last_glyph;
+  return !copying_glyphs_ && !hidden_vt_.cursor_by_repeat && row == glyph.row && col == glyph.col;
+}
+
+void Screen::on_vt_event(const VtEvent& event) {
+  switch (event.kind) {
+    case VtEvent::Kind::SaveCursor: remember_saved_cursor(); break;
+    case VtEvent::Kind::SetTabStop: set_tab_stop(true); break;
+    case VtEvent::Kind::ClearTabStop: set_tab_stop(false); break;
+    case VtEvent::Kind::ClearAllTabStops:
+      hidden_vt_.tab_stops.assign(static_cast<std::size_t>(cols_), false);
+      break;
+    case VtEvent::Kind::ScrollRegion: set_scroll_region(event.first, event.second); break;
+    case VtEvent::Kind::Margins: set_margins(event.first, event.second); break;
+    case VtEvent::Kind::CancelWrap: hidden_vt_.pending_wrap = false; break;
+    case VtEvent::Kind::Repeat: note_repeat(); break;
+    case VtEvent::Kind::Reset: {
+      // RIS leaves the saved cursor and the last glyph alone.
+      SavedCursor saved = hidden_vt_.saved;
+      LastGlyph glyph = hidden_vt_.last_glyph;
+      hidden_vt_ = {};
+      hidden_vt_.saved = saved;
+      hidden_vt_.last_glyph = glyph;
+      break;
+    }
+  }
+}
+
+void Screen::remember_saved_cursor() {
+  VTermState* state = vterm_obtain_state(vt_.get());
+  VTermPos pos;
+  vterm_state_get_cursorpos(state, &pos);
+  VTermValue font;
+  vterm_state_get_penattr(state, VTERM_ATTR_FONT, &font);
+  hidden_vt_.saved = {true,           pos.row,        pos.col,        pen_, font.number,
+                      cursor_.visible, cursor_.blink, cursor_.shape};
+}
+
+void Screen::set_scroll_region(long first, long second) {
+  std::tie(hidden_vt_.region_top, hidden_vt_.region_bottom) = vterm_region(first, second, rows_);
+}
+
+void Screen::set_margins(long first, long second) {
+  std::tie(hidden_vt_.margin_left, hidden_vt_.margin_right) = vterm_region(first, second, cols_);
+}
+
+void Screen::set_tab_stop(bool on) {
+  VTermPos pos;
+  vterm_state_get_cursorpos(vterm_obtain_state(vt_.get()), &pos);
+  if (pos.col < 0 || pos.col >= cols_) return;
+  std::vector<bool>& stops = hidden_vt_.tab_stops;
+  if (stops.empty()) resize_with_default_stops(stops, cols_);
+  stops[static_cast<std::size_t>(pos.col)] = on;
+}
+
+void Screen::resize_tab_stops(int cols) {
+  if (!hidden_vt_.tab_stops.empty()) resize_with_default_stops(hidden_vt_.tab_stops, cols);
+}
+
+// REP draws outside any text write; it leaves a pending wrap when its last copy reaches the edge
+// (and on a double-width line, its cursor past the row's end).
+void Screen::note_repeat() {
+  VTermPos pos;
+  vterm_state_get_cursorpos(vterm_obtain_state(vt_.get()), &pos);
+  if (filter_.hidden_modes().autowrap &&
+      pos.col + hidden_vt_.last_glyph.width >= vterm_row_width(pos.row)) {
+    hidden_vt_.pending_wrap = true;
+  }
+  hidden_vt_.cursor_by_repeat = true;
+}
+
+int Screen::vterm_row_width(int row) const {
+  if (row < 0 || row >= rows_) return cols_;
+  const VTermLineInfo* info = vterm_state_get_lineinfo(vterm_obtain_state(vt_.get()), row);
+  return info != nullptr && info->doublewidth ? cols_ / 2 : cols_;
+}
 
 void Screen::emit(ScreenEvent event) {
   if (event.kind == ScreenEvent::Kind::TitleChanged) title_ = event.text;

@@ -3,6 +3,7 @@
 // libvterm's parser and state layer interpret the bytes; the grid is ours, because libvterm's
 // VTermScreen moves every cell on each scrolled line and is slower than tmux on scrolling text.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -120,6 +121,16 @@ class Screen {
   Damage take_damage();
   std::vector<ScreenEvent> take_events();
 
+  // Everything that decides what later bytes do and show — both screens' cells, the cursor and
+  // its pending wrap, the pen, the modes, the scroll region, the title — plus the newest
+  // `scrollback_lines` lines of scrollback, in a compact versioned encoding (screen_state.cpp).
+  // Replay's keyframes are made of it.
+  std::string save_state(std::size_t scrollback_lines = 0) const;
+  // Makes this screen (of any size) continue exactly as the saved one would have: the same bytes
+  // fed to both afterwards give the same cells, cursor and modes. False, and the screen
+  // unchanged, when `state` is not something save_state() wrote.
+  bool restore_state(std::string_view state);
+
   // Input towards the agent; mouse reports only go out while the agent asked for them.
   bool mouse_move(int row, int col, unsigned modifiers = kModNone);
   bool mouse_button(int button, bool pressed, int row, int col, unsigned modifiers = kModNone);
@@ -131,6 +142,41 @@ class Screen {
   class FilterSink;
   struct VTermDeleter {
     void operator()(VTerm* vt) const;
+  };
+  // A save_state() decoded, and how libvterm is put back into it (screen_state.cpp).
+  struct Keyframe;
+
+  // libvterm 0.1.4 state that no getter shows and the filter cannot follow alone, because it
+  // depends on libvterm's cursor or size. Followed from the callbacks and the filter's VtEvents
+  // with 0.1.4's own rules (probed), so that a keyframe can hand it to a fresh libvterm.
+  struct SavedCursor {  // DECSC's slot, shared with ?1048 and ?1049
+    bool valid = false;  // never saved: 0.1.4's slot holds zeros (a hidden cursor, a black pen)
+    int row = 0;
+    int col = 0;
+    Pen pen;
+    int font = 0;
+    bool visible = false;
+    bool blink = false;
+    CursorShape shape = CursorShape::Block;
+  };
+  // The last glyph drawn as text: what REP repeats and a combining mark in the next write joins.
+  struct LastGlyph {
+    int row = 0;
+    int col = 0;
+    int width = 0;
+    std::uint8_t count = 0;  // 0: none yet
+    std::array<char32_t, 6> chars{};  // libvterm's VTERM_MAX_CHARS_PER_CELL
+  };
+  struct HiddenVtState {
+    int region_top = 0;
+    int region_bottom = -1;  // -1: the screen's last row, however tall it becomes
+    int margin_left = 0;
+    int margin_right = -1;
+    std::vector<bool> tab_stops;  // empty: libvterm's own, every 8 columns
+    SavedCursor saved;
+    LastGlyph last_glyph;
+    bool pending_wrap = false;  // libvterm's "phantom column": the next glyph wraps first
+    bool cursor_by_repeat = false;  // REP put the cursor where it is (maybe past a row's end)
   };
 
   Line& row_line(int row) { return const_cast<Line&>(std::as_const(*this).line(row)); }
@@ -164,6 +210,21 @@ class Screen {
   void push_scrollback(const Line& line);
   void emit(ScreenEvent event);
   void reply(std::string_view bytes);
+  void attach_vterm_callbacks();
+  // Following HiddenVtState (screen.cpp).
+  void remember_text_glyph(int row, int col, const std::uint32_t* chars, int width,
+                           bool double_width_line);
+  bool reports_text_at_pending_wrap(int row, int col) const;
+  void on_vt_event(const VtEvent& event);
+  void remember_saved_cursor();
+  void set_scroll_region(long first, long second);
+  void set_margins(long first, long second);
+  void set_tab_stop(bool on);
+  void resize_tab_stops(int cols);
+  void note_repeat();
+  int vterm_row_width(int row) const;
+  // Keyframes (screen_state.cpp).
+  void apply_keyframe(Keyframe&& frame, std::unique_ptr<VTerm, VTermDeleter> vt);
 
   std::vector<Line>& grid() { return alt_active_ ? alt_grid_ : primary_grid_; }
   const std::vector<Line>& grid() const { return alt_active_ ? alt_grid_ : primary_grid_; }
@@ -207,6 +268,9 @@ class Screen {
   bool reverse_video_ = false;
   MouseMode mouse_mode_ = MouseMode::None;
   std::string title_;
+
+  HiddenVtState hidden_vt_;
+  bool copying_glyphs_ = false;  // libvterm runs REP or DECALN: its glyphs are no text
 
   std::vector<std::uint8_t> dirty_;
   bool cursor_dirty_ = false;

@@ -52,6 +52,95 @@ long first_number(std::string_view params) {
   return leading_number(params.substr(0, params.find(';')));
 }
 
+// libvterm's first two CSI arguments, read as 0.1.4 reads them: ';' and ':' both end an argument,
+// digits pile up in a long (wrapping), and the value is masked to 31 bits, where all ones means
+// "missing" (VtEvent::kMissing).
+std::array<long, 2> libvterm_args(std::string_view params) {
+  constexpr std::uint64_t kMissingArg = 0x7FFFFFFF;
+  std::array<std::uint64_t, 2> raw{kMissingArg, kMissingArg};
+  std::size_t index = 0;
+  for (char c : params) {
+    if (c == ';' || c == ':') {
+      if (++index == raw.size()) break;
+    } else if (c >= '0' && c <= '9') {
+      std::uint64_t& arg = raw[index];
+      if (arg == kMissingArg) arg = 0;
+      arg = arg * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+  }
+  std::array<long, 2> args{};
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const std::uint64_t masked = raw[i] & kMissingArg;
+    args[i] = masked == kMissingArg ? VtEvent::kMissing : static_cast<long>(masked);
+  }
+  return args;
+}
+
+std::size_t utf8_sequence_length(unsigned char lead) {
+  if (lead < 0xE0) return 2;
+  if (lead < 0xF0) return 3;
+  if (lead < 0xF8) return 4;
+  if (lead < 0xFC) return 5;
+  return 6;
+}
+
+bool is_utf8_continuation(unsigned char c) { return c >= 0x80 && c < 0xC0; }
+bool is_utf8_lead(unsigned char c) { return c >= 0xC0 && c < 0xFE; }
+
+// How many bytes at the end of `text` are a UTF-8 character still waiting for its last bytes,
+// by the rules of libvterm's decoder (which also takes 5- and 6-byte forms).
+std::size_t unfinished_utf8_length(std::string_view text) {
+  const std::size_t limit = std::min(text.size(), VtFilter::kMaxUtf8Tail);
+  for (std::size_t n = 1; n <= limit; ++n) {
+    const auto c = static_cast<unsigned char>(text[text.size() - n]);
+    if (is_utf8_continuation(c)) continue;
+    if (is_utf8_lead(c) && n < utf8_sequence_length(c)) return n;
+    return 0;
+  }
+  return 0;
+}
+
+bool is_unfinished_utf8(std::string_view tail) {
+  return !tail.empty() && tail.size() <= VtFilter::kMaxUtf8Tail &&
+         is_utf8_lead(static_cast<unsigned char>(tail[0])) &&
+         unfinished_utf8_length(tail) == tail.size();
+}
+
+bool draws_something(std::string_view text) {
+  return std::ranges::any_of(
+      text, [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '\x7f'; });
+}
+
+// A CSI split as libvterm reads it: body is what follows "ESC [", final byte included.
+struct CsiParts {
+  char leader = 0;
+  std::string_view params;
+  std::string_view intermediates;
+  char final = 0;
+};
+
+CsiParts split_csi(std::string_view body) {
+  CsiParts parts;
+  parts.final = body.back();
+  body.remove_suffix(1);
+  if (!body.empty() && is_leader(body.front())) {
+    parts.leader = body.front();
+    body.remove_prefix(1);
+  }
+  std::size_t params_end = body.size();
+  while (params_end > 0 && is_intermediate(body[params_end - 1])) --params_end;
+  parts.params = body.substr(0, params_end);
+  parts.intermediates = body.substr(params_end);
+  return parts;
+}
+
+// CSI finals (no leader, no intermediates) after which 0.1.4 drops a pending wrap even when the
+// cursor cannot move (CUF at the right edge, CUP to where it is): CUU CUD CUF CUB CNL CPL CHA
+// CUP HPA HPR VPA VPR HVP. Any other sequence drops it only by moving the cursor.
+bool cancels_wrap(char final) {
+  return std::string_view("ABCDEFGH`adef").find(final) != std::string_view::npos;
+}
+
 }  // namespace
 
 void VtFilter::feed(std::string_view bytes, VtFilterSink& sink) {
@@ -72,24 +161,47 @@ void VtFilter::feed(std::string_view bytes, VtFilterSink& sink) {
 }
 
 // Up to the next ESC, or SI/SO, which change what libvterm draws text with (see TextSafety).
+// A UTF-8 character cut by the end of the input waits for the next feed, so that libvterm gets
+// it in one chunk (see utf8_tail_); before anything but text it goes on as it is.
 std::size_t VtFilter::pass_text(std::string_view bytes, std::size_t pos, VtFilterSink& sink) {
   std::size_t stop = pos;
   while (stop < bytes.size() && bytes[stop] != kEsc && bytes[stop] != kShiftOut &&
          bytes[stop] != kShiftIn) {
     ++stop;
   }
-  if (stop > pos) {
-    const std::string_view span = bytes.substr(pos, stop - pos);
-    if (!text_seen_)
-      text_seen_ = std::ranges::any_of(span, [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '\x7f'; });
-    sink.text(span);
+  const bool at_end = stop == bytes.size();
+  const std::string_view span = bytes.substr(pos, stop - pos);
+  if (utf8_tail_.empty()) {
+    const std::size_t keep = at_end ? unfinished_utf8_length(span) : 0;
+    send_text(span.substr(0, span.size() - keep), sink);
+    utf8_tail_.assign(span.substr(span.size() - keep));
+  } else {
+    std::string joined = std::exchange(utf8_tail_, {});
+    joined += span;
+    const std::size_t keep = at_end ? unfinished_utf8_length(joined) : 0;
+    send_text(std::string_view(joined).substr(0, joined.size() - keep), sink);
+    utf8_tail_.assign(joined, joined.size() - keep);
   }
   return stop;
+}
+
+void VtFilter::send_text(std::string_view span, VtFilterSink& sink) {
+  if (span.empty()) return;
+  if (!text_seen_ || hidden_.single_shift != 0) {
+    if (draws_something(span)) {
+      text_seen_ = true;
+      hidden_.single_shift = 0;  // it shifted the first character of this chunk
+    }
+  }
+  sink.text(span);
 }
 
 void VtFilter::collect_string(std::string_view bytes) {
   // libvterm may obey an SO inside a string; an SI there is not trusted to undo one.
   if (bytes.find(kShiftOut) != std::string_view::npos) text_.gl = 1;
+  // (0.1.4 does obey both, in order.)
+  const std::size_t last_shift = bytes.find_last_of("\x0e\x0f");
+  if (last_shift != std::string_view::npos) hidden_.gl = bytes[last_shift] == kShiftOut ? 1 : 0;
   if (held_.size() + bytes.size() > kMaxString) {
     held_.clear();
     state_ = State::StringDiscard;
@@ -113,13 +225,20 @@ void VtFilter::feed_byte(char c, VtFilterSink& sink) {
     case State::Csi: on_csi(c, sink); break;
     case State::CsiPassthrough:
       if (c == kEsc) {
+        passthrough_.clear();
         start_escape();
         break;
       }
       if (count_csi_separator(c, sink)) break;
       track_control(c);
+      keep_passthrough(c);
       sink.forward(std::string_view(&c, 1));
-      if (is_final(c) || aborts_sequence(c)) state_ = State::Ground;
+      if (is_final(c)) {
+        finish_passthrough(sink);
+      } else if (aborts_sequence(c)) {
+        passthrough_.clear();
+        state_ = State::Ground;
+      }
       break;
     case State::CsiDiscard: on_csi_discard(c); break;
     case State::String: on_string(c, sink); break;
@@ -177,6 +296,10 @@ void VtFilter::on_escape(char c, VtFilterSink& sink) {
 
 void VtFilter::finish_escape(VtFilterSink& sink) {
   const char final = held_.back();
+  std::string intermediates;
+  for (char c : std::string_view(held_).substr(1)) {
+    if (is_intermediate(c)) intermediates += c;
+  }
   if (state_ == State::Escape) {
     switch (final) {
       case '[':
@@ -197,10 +320,6 @@ void VtFilter::finish_escape(VtFilterSink& sink) {
       default: break;
     }
   } else if (state_ == State::EscapeIntermediate) {
-    std::string intermediates;
-    for (char c : std::string_view(held_).substr(1)) {
-      if (is_intermediate(c)) intermediates += c;
-    }
     // SCS: ESC ( ) * + designate a 94-character set to G0..G3, ESC - . / a 96-character one to
     // G1..G3. Only "B" (US ASCII) draws ASCII as itself.
     const char set = intermediates.front();
@@ -216,11 +335,47 @@ void VtFilter::finish_escape(VtFilterSink& sink) {
   }
   release_held(sink);
   state_ = State::Ground;
+  track_escape(intermediates, final, sink);
+}
+
+// What 0.1.4 does with an escape sequence that it keeps to itself (found by probing it: it knows
+// only the 94-character sets B, 0 and A; RIS leaves the mouse protocol alone).
+void VtFilter::track_escape(std::string_view intermediates, char final, VtFilterSink& sink) {
+  if (intermediates.empty()) {
+    switch (final) {
+      case '7': sink.event({VtEvent::Kind::SaveCursor}); break;
+      case 'H': sink.event({VtEvent::Kind::SetTabStop}); break;
+      case 'c': {
+        const std::uint8_t mouse_protocol = hidden_.mouse_protocol;
+        hidden_ = {};
+        hidden_.mouse_protocol = mouse_protocol;
+        sink.event({VtEvent::Kind::Reset});
+        break;
+      }
+      case '=': hidden_.keypad = true; break;
+      case '>': hidden_.keypad = false; break;
+      case 'n': hidden_.gl = 2; break;
+      case 'o': hidden_.gl = 3; break;
+      case '~': hidden_.gr = 1; break;
+      case '}': hidden_.gr = 2; break;
+      case '|': hidden_.gr = 3; break;
+      case 'N': hidden_.single_shift = 2; break;
+      case 'O': hidden_.single_shift = 3; break;
+      default: break;
+    }
+    return;
+  }
+  if (intermediates.size() != 1) return;
+  const char set = intermediates.front();
+  if (set >= '(' && set <= '+' && (final == 'B' || final == '0' || final == 'A')) {
+    hidden_.charsets[static_cast<std::size_t>(set - '(')] = final;
+  }
+  if (set == ' ' && (final == 'F' || final == 'G')) hidden_.ctrl8bit = final == 'G';
 }
 
 void VtFilter::track_control(char c) {
-  if (c == kShiftOut) text_.gl = 1;
-  if (c == kShiftIn) text_.gl = 0;
+  if (c == kShiftOut) text_.gl = hidden_.gl = 1;
+  if (c == kShiftIn) text_.gl = hidden_.gl = 0;
 }
 
 // True when `c` took the CSI past what libvterm can hold: the sequence is then dropped, and
@@ -229,6 +384,7 @@ bool VtFilter::count_csi_separator(char c, VtFilterSink& sink) {
   if (c != ';' && c != ':') return false;
   if (++csi_separators_ < kMaxCsiSeparators) return false;
   if (state_ == State::CsiPassthrough) sink.forward("\x18");
+  passthrough_.clear();
   held_.clear();
   state_ = State::CsiDiscard;
   return true;
@@ -254,6 +410,9 @@ void VtFilter::on_csi(char c, VtFilterSink& sink) {
     finish_csi(sink);
   } else if (held_.size() > kMaxHeld) {
     // No sequence we rewrite is this long: stop holding garbage back.
+    passthrough_.assign("\x1b[");
+    passthrough_lost_ = false;
+    for (char held : std::string_view(held_).substr(2)) keep_passthrough(held);
     release_held(sink);
     text_.uncertain = true;  // it might still set a mode nobody read
     state_ = State::CsiPassthrough;
@@ -276,17 +435,7 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
     body = without_controls;
   }
   body.remove_prefix(2);  // ESC [
-  const char final = body.back();
-  body.remove_suffix(1);
-  char leader = 0;
-  if (!body.empty() && is_leader(body.front())) {
-    leader = body.front();
-    body.remove_prefix(1);
-  }
-  std::size_t params_end = body.size();
-  while (params_end > 0 && is_intermediate(body[params_end - 1])) --params_end;
-  const std::string_view params = body.substr(0, params_end);
-  const std::string_view intermediates = body.substr(params_end);
+  const auto [leader, params, intermediates, final] = split_csi(body);
 
   // Dropped: REP with nothing to repeat yet (libvterm would repeat garbage, see text_seen_), and
   // kitty keyboard push/pop/set (we answered the query with "no flags"; nothing to set).
@@ -298,6 +447,7 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
   } else if (csi_has_control_) {
     track_csi(leader, params, intermediates, final);  // only the first DEC mode counts then
     release_held(sink);
+    report_csi(leader, params, intermediates, final, sink);
   } else if (leader == '?' && intermediates.empty() && (final == 'h' || final == 'l')) {
     rewrite_dec_mode(params, final, sink);
   } else if (leader == '?' && intermediates == "$" && final == 'p' && params == "2026") {
@@ -309,14 +459,42 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
     if (leader == 0 && intermediates == "!" && final == 'p') modes_.app_cursor_keys = false;
     track_csi(leader, params, intermediates, final);
     release_held(sink);
+    report_csi(leader, params, intermediates, final, sink);
   }
   held_.clear();
+}
+
+void VtFilter::keep_passthrough(char c) {
+  if (passthrough_lost_ || is_c0(c)) return;  // controls were obeyed at once, not part of it
+  if (passthrough_.size() >= kMaxPassthrough) {
+    passthrough_.clear();
+    passthrough_lost_ = true;
+    return;
+  }
+  passthrough_ += c;
+}
+
+// An over-long CSI ended: it is read afresh from its copy, for what it may have set.
+void VtFilter::finish_passthrough(VtFilterSink& sink) {
+  state_ = State::Ground;
+  const std::string copy = std::exchange(passthrough_, {});
+  const bool lost = std::exchange(passthrough_lost_, false);
+  if (lost || copy.size() < 3) return;
+  const auto [leader, params, intermediates, final] = split_csi(std::string_view(copy).substr(2));
+  track_csi(leader, params, intermediates, final);
+  report_csi(leader, params, intermediates, final, sink);
 }
 
 // The CSI sequences libvterm passes on whole that change TextSafety (DEC modes are split into
 // one sequence each first, and tracked in rewrite_dec_mode).
 void VtFilter::track_csi(char leader, std::string_view params, std::string_view intermediates,
                          char final) {
+  if (leader == 0 && intermediates == "\"" && final == 'q') {  // DECSCA; 0.1.4 ignores other values
+    const long value = libvterm_args(params)[0];
+    if (value == VtEvent::kMissing || value == 0 || value == 2) hidden_.protect = false;
+    if (value == 1) hidden_.protect = true;
+    return;
+  }
   // DECSTR is left alone: 0.1.4 does not take '!' as an intermediate, so it resets nothing.
   if (!intermediates.empty() || (final != 'h' && final != 'l')) return;
   const bool on = final == 'h';
@@ -325,6 +503,43 @@ void VtFilter::track_csi(char leader, std::string_view params, std::string_view 
   if (leader == 0 && mode == 4) text_.insert = on;
   if (leader == '?' && mode == 6) text_.origin = on;
   if (leader == '?' && mode == 69) text_.lr_margins = on;
+  track_mode(leader, libvterm_args(params)[0], on);
+}
+
+void VtFilter::track_mode(char leader, long mode, bool on) {
+  if (leader == 0 && mode == 20) hidden_.newline = on;
+  if (leader != '?') return;
+  switch (mode) {
+    case 7: hidden_.autowrap = on; break;
+    case 1005: hidden_.mouse_protocol = on ? 1 : 0; break;
+    case 1006: hidden_.mouse_protocol = on ? 2 : 0; break;
+    case 1015: hidden_.mouse_protocol = on ? 3 : 0; break;
+    default: break;
+  }
+}
+
+// Told after the sequence went to libvterm, with the arguments as 0.1.4 reads them.
+void VtFilter::report_csi(char leader, std::string_view params, std::string_view intermediates,
+                          char final, VtFilterSink& sink) {
+  if (!intermediates.empty()) return;
+  const auto [first, second] = libvterm_args(params);
+  if (leader == '?') {
+    if (final == 'h' && (first == 1048 || first == 1049)) sink.event({VtEvent::Kind::SaveCursor});
+    return;
+  }
+  if (leader != 0) return;
+  switch (final) {
+    case 'r': sink.event({VtEvent::Kind::ScrollRegion, first, second}); break;
+    case 's': sink.event({VtEvent::Kind::Margins, first, second}); break;
+    case 'b': sink.event({VtEvent::Kind::Repeat}); break;
+    case 'g':
+      if (first == VtEvent::kMissing || first == 0) sink.event({VtEvent::Kind::ClearTabStop});
+      if (first == 3 || first == 5) sink.event({VtEvent::Kind::ClearAllTabStops});
+      break;
+    default:
+      if (cancels_wrap(final)) sink.event({VtEvent::Kind::CancelWrap});
+      break;
+  }
 }
 
 // 0.1.4 keeps only the first parameter of DECSET/DECRST, so each goes in on its own.
@@ -344,6 +559,7 @@ void VtFilter::rewrite_dec_mode(std::string_view params, char final, VtFilterSin
       one += param;
       one += final;
       sink.forward(one);
+      report_csi('?', param, {}, final, sink);
     }
     start = end + 1;
   }
@@ -431,6 +647,98 @@ void VtFilter::answer_colour(std::string_view which, const std::optional<Rgb>& k
   answer += rgb;
   answer += terminator;
   sink.reply(answer);
+}
+
+}  // namespace sddsh::tui
+
+namespace sddsh::tui {
+namespace {
+
+bool is_string_introducer(char c) {
+  return std::string_view("]P_^X").find(c) != std::string_view::npos;
+}
+
+// What a held CSI may contain: anything up to its final byte but what would end or abort it.
+bool holds_unfinished_csi(std::string_view held, std::size_t limit) {
+  if (held.size() < 2 || held.size() > limit || !held.starts_with("\x1b[")) return false;
+  return std::ranges::none_of(held.substr(2), [](char c) {
+    return is_final(c) || c == kEsc || aborts_sequence(c);
+  });
+}
+
+int count_separators(std::string_view text) {
+  return static_cast<int>(std::ranges::count_if(text, [](char c) { return c == ';' || c == ':'; }));
+}
+
+bool valid_held(VtFilter::State state, const VtFilterState& s) {
+  using State = VtFilter::State;
+  const std::string_view held(s.held);
+  switch (state) {
+    case State::Escape: return held == "\x1b";
+    case State::EscapeIntermediate:
+      return held.size() >= 2 && held.size() <= VtFilter::kMaxHeld && held[0] == kEsc &&
+             std::ranges::all_of(held.substr(1), is_intermediate);
+    case State::Csi:
+      return holds_unfinished_csi(held, VtFilter::kMaxHeld) &&
+             s.csi_has_control == std::ranges::any_of(held.substr(2), is_c0) &&
+             s.csi_separators == count_separators(held);
+    case State::String:
+    case State::StringEscape:
+      return held.size() >= 2 && held.size() <= VtFilter::kMaxString && held[0] == kEsc &&
+             is_string_introducer(held[1]) &&
+             held.substr(2).find_first_of(std::string_view("\x1b\x07\x18\x1a", 4)) ==
+                 std::string_view::npos;
+    default: return held.empty();
+  }
+}
+
+bool valid_passthrough(VtFilter::State state, const VtFilterState& s) {
+  if (state != VtFilter::State::CsiPassthrough) return s.passthrough.empty() && !s.passthrough_lost;
+  if (s.passthrough_lost) return s.passthrough.empty();
+  return holds_unfinished_csi(s.passthrough, VtFilter::kMaxPassthrough) &&
+         std::ranges::none_of(std::string_view(s.passthrough).substr(2), is_c0);
+}
+
+bool valid_modes(const VtFilterState& s) {
+  const HiddenModes& h = s.hidden;
+  const auto known_set = [](char c) { return c == 0 || c == 'B' || c == '0' || c == 'A'; };
+  return s.text.gl <= 3 && s.text.non_ascii_sets <= 0x0F && h.gl <= 3 && h.gr <= 3 &&
+         (h.single_shift == 0 || h.single_shift == 2 || h.single_shift == 3) &&
+         h.mouse_protocol <= 3 && std::ranges::all_of(h.charsets, known_set);
+}
+
+}  // namespace
+
+VtFilterState VtFilter::state() const {
+  return {static_cast<std::uint8_t>(state_), held_, passthrough_, passthrough_lost_, utf8_tail_,
+          csi_has_control_, csi_separators_, text_seen_, modes_, text_, hidden_};
+}
+
+bool VtFilter::valid(const VtFilterState& s) {
+  if (s.parse_state > static_cast<std::uint8_t>(State::StringDiscardEscape)) return false;
+  const auto state = static_cast<State>(s.parse_state);
+  if (s.csi_separators < 0 || s.csi_separators >= kMaxCsiSeparators) return false;
+  if (state == State::Ground ? !(s.utf8_tail.empty() || is_unfinished_utf8(s.utf8_tail))
+                             : !s.utf8_tail.empty()) {
+    return false;
+  }
+  return valid_held(state, s) && valid_passthrough(state, s) && valid_modes(s);
+}
+
+bool VtFilter::set_state(const VtFilterState& s) {
+  if (!valid(s)) return false;
+  state_ = static_cast<State>(s.parse_state);
+  held_ = s.held;
+  passthrough_ = s.passthrough;
+  passthrough_lost_ = s.passthrough_lost;
+  utf8_tail_ = s.utf8_tail;
+  csi_has_control_ = s.csi_has_control;
+  csi_separators_ = s.csi_separators;
+  text_seen_ = s.text_seen;
+  modes_ = s.modes;
+  text_ = s.text;
+  hidden_ = s.hidden;
+  return true;
 }
 
 }  // namespace sddsh::tui

@@ -2,6 +2,7 @@
 // A small pre-parser in front of libvterm 0.1.4: it splits what 0.1.4 gets wrong, answers the
 // queries 0.1.4 leaves unanswered, and tracks the DEC modes 0.1.4 does not report.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,14 +40,68 @@ struct TextSafety {
   }
 };
 
+// libvterm 0.1.4 state that no getter shows and that follows from the bytes alone, exactly as
+// 0.1.4 keeps it (found by probing it), so that a keyframe can put a fresh libvterm back into it.
+// Unlike TextSafety it never guesses: what 0.1.4 ignores is ignored here too.
+struct HiddenModes {
+  bool autowrap = true;   // DECAWM, ?7
+  bool newline = false;   // LNM (20): a line feed also returns the carriage
+  bool keypad = false;    // DECKPAM (ESC =) / DECKPNM (ESC >)
+  bool ctrl8bit = false;  // S8C1T (ESC SP G): answers use 8-bit C1 controls
+  bool protect = false;   // DECSCA: glyphs drawn now survive selective erase
+  std::uint8_t mouse_protocol = 0;  // 0 X10, 1 UTF-8 (?1005), 2 SGR (?1006), 3 rxvt (?1015)
+  // G0..G3: 0 is 0.1.4's default (UTF-8); otherwise the designation it knows: 'B', '0' or 'A'.
+  std::array<char, 4> charsets{};
+  std::uint8_t gl = 0;            // the G set shifted into GL (SI, SO, LS2, LS3)
+  std::uint8_t gr = 1;            // ... into GR (LS1R, LS2R, LS3R)
+  std::uint8_t single_shift = 0;  // 2 or 3 after SS2/SS3, until the next text
+  friend bool operator==(const HiddenModes&, const HiddenModes&) = default;
+};
+
+// A sequence whose effect on libvterm depends on where its cursor is or how big its screen is,
+// which only the owner of libvterm can follow; told right after the sequence went to libvterm.
+struct VtEvent {
+  enum class Kind : std::uint8_t {
+    SaveCursor,        // DECSC, ?1048h, ?1049h
+    SetTabStop,        // HTS
+    ClearTabStop,      // TBC 0
+    ClearAllTabStops,  // TBC 3 or 5
+    ScrollRegion,      // DECSTBM: args are libvterm's first two
+    Margins,           // DECSLRM
+    CancelWrap,        // a cursor movement that drops a pending wrap even where it cannot move
+    Repeat,            // REP: may leave a pending wrap
+    Reset,             // RIS
+  };
+  static constexpr long kMissing = -1;
+  Kind kind = Kind::Reset;
+  long first = kMissing;
+  long second = kMissing;
+};
+
 class VtFilterSink {
  public:
   virtual void forward(std::string_view bytes) = 0;  // to libvterm, in order
   // Also to libvterm, while it is in its ground state: text and C0 controls (never ESC, SI, SO).
   virtual void text(std::string_view bytes) { forward(bytes); }
   virtual void reply(std::string_view bytes) = 0;    // answer to the agent
+  virtual void event(const VtEvent& /*event*/) {}
  protected:
   ~VtFilterSink() = default;
+};
+
+// Everything the filter holds between two feeds, for keyframes (Screen::save_state).
+struct VtFilterState {
+  std::uint8_t parse_state = 0;  // VtFilter::State
+  std::string held;
+  std::string passthrough;  // the over-long CSI libvterm is in the middle of, controls left out
+  bool passthrough_lost = false;  // ... when it was too long to keep
+  std::string utf8_tail;    // an unfinished UTF-8 character at the end of the last feed
+  bool csi_has_control = false;
+  int csi_separators = 0;
+  bool text_seen = false;
+  TrackedModes modes;
+  TextSafety text;
+  HiddenModes hidden;
 };
 
 class VtFilter {
@@ -65,18 +120,17 @@ class VtFilter {
 
   const TrackedModes& modes() const { return modes_; }
   const TextSafety& text_safety() const { return text_; }
-  // Bytes held back waiting for the rest of a sequence.
-  std::size_t held_bytes() const { return held_.size(); }
+  const HiddenModes& hidden_modes() const { return hidden_; }
+  // Bytes held back waiting for the rest of a sequence (or of a UTF-8 character).
+  std::size_t held_bytes() const { return held_.size() + utf8_tail_.size(); }
 
-  static constexpr std::size_t kMaxHeld = 64;  // CSI sequences we might rewrite
-  // libvterm 0.1.4 keeps 16 CSI arguments and writes the 17th over its own state: a sequence
-  // with this many separators (';' or ':') never reaches it.
-  static constexpr int kMaxCsiSeparators = 16;
-  // OSC/DCS strings are forwarded whole, because 0.1.4 drops a string that arrives in two
-  // writes; a longer one (an OSC 52 of more than ~750 KB of text) is dropped instead.
-  static constexpr std::size_t kMaxString = 1u << 20;
+  VtFilterState state() const;
+  // Whether `state` is one the filter can be in (so that no later byte can misread it).
+  static bool valid(const VtFilterState& state);
+  // Only a valid() state is taken; false and nothing changed otherwise.
+  bool set_state(const VtFilterState& state);
 
- private:
+  // Where the filter is in a sequence (VtFilterState::parse_state holds it).
   enum class State {
     Ground,
     Escape,           // after ESC
@@ -90,7 +144,22 @@ class VtFilter {
     StringDiscardEscape,
   };
 
+  static constexpr std::size_t kMaxHeld = 64;  // CSI sequences we might rewrite
+  // libvterm 0.1.4 keeps 16 CSI arguments and writes the 17th over its own state: a sequence
+  // with this many separators (';' or ':') never reaches it.
+  static constexpr int kMaxCsiSeparators = 16;
+  // OSC/DCS strings are forwarded whole, because 0.1.4 drops a string that arrives in two
+  // writes; a longer one (an OSC 52 of more than ~750 KB of text) is dropped instead.
+  static constexpr std::size_t kMaxString = 1u << 20;
+  // An over-long CSI is passed through (libvterm is then in the middle of it); its start is kept
+  // up to this length so that a keyframe can put libvterm back there.
+  static constexpr std::size_t kMaxPassthrough = 4096;
+  // The longest UTF-8 sequence libvterm's decoder takes (its 6-byte form) less its last byte.
+  static constexpr std::size_t kMaxUtf8Tail = 5;
+
+ private:
   std::size_t pass_text(std::string_view bytes, std::size_t pos, VtFilterSink& sink);
+  void send_text(std::string_view span, VtFilterSink& sink);
   void feed_byte(char c, VtFilterSink& sink);
   void on_escape(char c, VtFilterSink& sink);
   void on_csi(char c, VtFilterSink& sink);
@@ -105,6 +174,12 @@ class VtFilter {
   void finish_escape(VtFilterSink& sink);
   void finish_csi(VtFilterSink& sink);
   void track_csi(char leader, std::string_view params, std::string_view intermediates, char final);
+  void track_mode(char leader, long mode, bool on);
+  void report_csi(char leader, std::string_view params, std::string_view intermediates, char final,
+                  VtFilterSink& sink);
+  void track_escape(std::string_view intermediates, char final, VtFilterSink& sink);
+  void keep_passthrough(char c);
+  void finish_passthrough(VtFilterSink& sink);
   void track_control(char c);
   void rewrite_dec_mode(std::string_view params, char final, VtFilterSink& sink);
   void answer_colour(std::string_view which, const std::optional<Rgb>& colour, std::string_view terminator,
@@ -130,6 +205,12 @@ class VtFilter {
   // (it can loop for good): REP goes on only once text went to libvterm.
   bool text_seen_ = false;  // C0 inside a CSI: libvterm executes it, so never rewrite
   std::string held_;
+  HiddenModes hidden_;
+  std::string passthrough_;
+  bool passthrough_lost_ = false;
+  // 0.1.4 keeps an unfinished UTF-8 character in the decoder of the chunk it ended, and starts
+  // the next write's chunk with another one (mojibake): the filter holds it to the next feed.
+  std::string utf8_tail_;
 };
 
 }  // namespace sddsh::tui

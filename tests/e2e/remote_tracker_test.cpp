@@ -348,4 +348,37 @@ TEST_F(RemoteTrackerE2e, PanelShowsTheRemoteQueueUploadsAndAStaleQueueWhenTheSer
   tmux.send_keys("s", {"y"});
 }
 
+
+// A session uploaded from one checkout replays in another, from the tracker: `sddsh replay
+// --task ID` fetches it and draws it; G shows its last screen.
+TEST_F(RemoteTrackerE2e, ASessionUploadedByOneCheckoutReplaysInAnother) {
+  if (!Tmux::available()) GTEST_SKIP() << "tmux is not installed (scripts/setup installs it)";
+  const std::string mine = checkout("alice-checkout");
+  const std::string theirs = checkout("bob-checkout");
+  const std::string task = add_task(mine, "Replay me elsewhere");
+  auto session = sddsh(mine, "alice", alice_,
+                       "--no-tui --task " + task + " -- sh -c " +
+                           shell_quote("printf '\\033[1;32mgreen light\\033[0m\\n'; echo aws " + kAwsKey +
+                                       "; echo the last line"));
+  ASSERT_EQ(exit_code(session.status), 0) << session.err;
+  ASSERT_EQ(server_sessions(task).size(), 1u);
+
+  Tmux tmux;
+  tmux.new_session("r", sddsh_command(theirs, "bob", bob_, "replay --task " + task), 140, 30);
+  auto shows = [&](const std::string& text) {
+    return tmux.wait_for_screen("r", [&](const std::string& screen) { return screen.find(text) != std::string::npos; },
+                                20s);
+  };
+  tmux.send_keys("r", {"G"});
+  ASSERT_TRUE(shows("the last line")) << tmux.capture("r");
+  const std::string screen = tmux.capture("r");
+  EXPECT_NE(screen.find("green light"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("[REDACTED:aws_access_key]"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find(kAwsKey), std::string::npos) << "the server never had it";
+  tmux.send_keys("r", {"q"});
+  EXPECT_TRUE(tmux.wait_for_screen("r", [](const std::string& s) { return s.find("the last line") == std::string::npos; },
+                                   10s))
+      << "q leaves the replay:\n" << tmux.capture("r");
+}
+
 }  // namespace

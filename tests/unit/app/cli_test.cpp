@@ -44,7 +44,7 @@ TEST(CommandLine, UnknownOptionIsAUsageError) {
 
 TEST(CommandLine, MissingAgentIsAUsageError) { EXPECT_EQ(exit_now({}).exit_code, 2); }
 
-TEST(CommandLine, HelpListsReservedCommandsAndVersionPrints) {
+TEST(CommandLine, HelpListsTheCommandsAndVersionPrints) {
   auto help = exit_now({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   for (const char* name : {"sessions", "replay", "tasks", "import", "sync"})
@@ -54,10 +54,46 @@ TEST(CommandLine, HelpListsReservedCommandsAndVersionPrints) {
   EXPECT_TRUE(version.text.starts_with("sddsh ")) << version.text;
 }
 
-TEST(CommandLine, ReservedCommandSaysSoAndHowToRunAProgramOfThatName) {
-  auto e = exit_now({"replay"});
-  EXPECT_EQ(e.exit_code, 2);
-  EXPECT_NE(e.text.find("sddsh -- replay"), std::string::npos) << e.text;
+TEST(CommandLine, ReplayTakesASessionOrATask) {
+  auto parsed = parse_command_line({"replay"});
+  ASSERT_TRUE(std::holds_alternative<ReplayCommand>(parsed));
+  EXPECT_EQ(std::get<ReplayCommand>(parsed).session, "last");
+  EXPECT_EQ(std::get<ReplayCommand>(parsed).speed, 1.0);
+  EXPECT_TRUE(std::get<ReplayCommand>(parsed).idle_limit);
+
+  parsed = parse_command_line({"replay", "--task", "sd-1a2b", "--pick", "2", "--speed", "4", "--no-idle-limit",
+                               "--ca-file", "ca.pem"});
+  ASSERT_TRUE(std::holds_alternative<ReplayCommand>(parsed));
+  const auto& replay = std::get<ReplayCommand>(parsed);
+  EXPECT_EQ(replay.session, "");
+  EXPECT_EQ(replay.task, "sd-1a2b");
+  EXPECT_EQ(replay.pick, 2);
+  EXPECT_EQ(replay.speed, 4.0);
+  EXPECT_FALSE(replay.idle_limit);
+  EXPECT_EQ(replay.ca_file, "ca.pem");
+
+  EXPECT_EQ(exit_now({"replay", "3f2a", "--task", "sd-1"}).exit_code, 2);
+  EXPECT_EQ(exit_now({"replay", "--pick", "1"}).exit_code, 2);
+  EXPECT_EQ(exit_now({"replay", "--speed", "32"}).exit_code, 2);
+  EXPECT_EQ(exit_now({"replay", "--speed", "0.1"}).exit_code, 2);
+  // An agent called replay still runs after --.
+  EXPECT_EQ(run({"--", "replay"}).command.front(), "replay");
+}
+
+TEST(CommandLine, ReplayHasItsOwnHelp) {
+  auto help = exit_now({"replay", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* option : {"SESSION", "--task", "--pick", "--speed", "--no-idle-limit", "--ca-file"})
+    EXPECT_NE(help.text.find(option), std::string::npos) << option << "\n" << help.text;
+  EXPECT_EQ(help.text.find("--no-tui"), std::string::npos) << help.text;
+}
+
+TEST(CommandLine, ExportRedact) {
+  auto parsed = parse_command_line({"export", "--format", "cast", "--redact"});
+  ASSERT_TRUE(std::holds_alternative<ExportCommand>(parsed));
+  EXPECT_TRUE(std::get<ExportCommand>(parsed).redact);
+  parsed = parse_command_line({"export"});
+  EXPECT_FALSE(std::get<ExportCommand>(parsed).redact);
 }
 
 TEST(CommandLine, SizeAndTask) {
