@@ -40,21 +40,6 @@ std::optional<Source> locate(const std::string& path) {
   return Source{{}, path, slash == std::string::npos ? path : path.substr(slash + 1)};
 }
 
-// "41:07", or "1:02:03" past an hour. A damaged cast can stamp any time: the hours stop at
-// a number that fits.
-std::string clock_text(double seconds) {
-  constexpr double kLongest = 1e12;
-  const auto whole = static_cast<long long>(std::clamp(std::floor(seconds), 0.0, kLongest));
-  char text[32];
-  if (whole >= 3600) {
-    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", whole / 3600, whole / 60 % 60,
-                  whole % 60);
-  } else {
-    std::snprintf(text, sizeof text, "%02lld:%02lld", whole / 60, whole % 60);
-  }
-  return text;
-}
-
 IndexOptions index_options(const PlayerOptions& options) {
   IndexOptions index;
   index.keyframe_bytes = std::max<std::size_t>(options.keyframe_bytes, 1);

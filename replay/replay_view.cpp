@@ -121,16 +121,6 @@ int timeline_cell(double t, double duration, int cols) {
   return static_cast<int>(std::clamp(cell, 0.0, static_cast<double>(cols - 1)));
 }
 
-std::string clock_text(double seconds) {
-  const long s = static_cast<long>(std::floor(std::max(0.0, seconds) + 1e-6));
-  char text[32];
-  if (s >= 3600)
-    std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  else
-    std::snprintf(text, sizeof text, "%02ld:%02ld", s / 60, s % 60);
-  return text;
-}
-
 ReplayView::ReplayView(Player& player, tui::Painter& painter, ViewOptions options)
     : player_(player),
       painter_(painter),
@@ -462,7 +452,8 @@ std::vector<PanelLine> ReplayView::task_lines(int cols) const {
   if (record)
     for (const auto& segment : record->task_segments) {
       const double end = segment.end.value_or(record->duration);
-      const std::string times = clock_text(player_.shown_time(segment.start)) + "–" + clock_text(player_.shown_time(end));
+      const std::string times =
+          clock_text(player_.shown_time(segment.start)) + "–" + clock_text(player_.shown_time(end));
       const std::string stat = stat_text(segment.stat);
       const int id_cols = std::max(4, cols - width_of(times) - width_of(stat) - 2);
       const std::string id = segment.task_id.empty() ? "(no task)" : segment.task_id;

@@ -12,6 +12,7 @@
 
 #include "replay/pager.hpp"
 #include "replay/player.hpp"
+#include "replay/timeline.hpp"  // clock_text
 #include "tui/input_decoder.hpp"
 #include "tui/layout.hpp"
 #include "tui/painter.hpp"
@@ -114,8 +115,5 @@ class ReplayView {
 
 // The status line's timeline, `cols` cells between its ends: the cell of shown time `t`.
 int timeline_cell(double t, double duration, int cols);
-
-// "01:23", or "1:02:03" from an hour on.
-std::string clock_text(double seconds);
 
 }  // namespace sddsh::replay

@@ -1,6 +1,8 @@
 #include "replay/timeline.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <iterator>
 
 namespace sddsh::replay {
@@ -44,6 +46,21 @@ double Timeline::recorded(double shown) const {
   const double into = shown - squeeze->shown_start;
   if (into >= idle_limit_) return pause.end + (into - idle_limit_);
   return pause.start + into / idle_limit_ * (pause.end - pause.start);
+}
+
+std::string clock_text(double seconds) {
+  // A hair up, so that 4.9999999 after a trip through the clocks reads 00:05; the hours stop at
+  // a number that fits.
+  constexpr double kLongest = 1e12;
+  const auto whole = static_cast<long long>(std::clamp(std::floor(seconds + 1e-6), 0.0, kLongest));
+  char text[32];
+  if (whole >= 3600) {
+    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", whole / 3600, whole / 60 % 60,
+                  whole % 60);
+  } else {
+    std::snprintf(text, sizeof text, "%02lld:%02lld", whole / 60, whole % 60);
+  }
+  return text;
 }
 
 }  // namespace sddsh::replay

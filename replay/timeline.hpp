@@ -3,6 +3,7 @@
 // longer than the idle limit lasts exactly the limit. A pause is squeezed evenly rather than cut,
 // so the mapping is a bijection: shown -> recorded -> shown comes back where it started, and a
 // position inside a long pause stays inside it when the limit is switched off and on again.
+#include <string>
 #include <vector>
 
 namespace sddsh::replay {
@@ -36,5 +37,9 @@ class Timeline {
   std::vector<Squeeze> squeezes_;
   double idle_limit_ = 0;
 };
+
+// A time as a replay shows it: "41:07", or "1:02:03" past an hour. Any double is safe (a damaged
+// cast can stamp any time).
+std::string clock_text(double seconds);
 
 }  // namespace sddsh::replay
