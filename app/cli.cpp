@@ -148,6 +148,14 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       ->check(CLI::IsMember({"claude", "gemini", "copilot", "codex", "generic"}));
   app.add_flag("--redact-local", run.redact_local,
                "Redact secrets in this session's local bundle too (uploads are always redacted)");
+  app.add_flag("--worktree", run.worktree,
+               "With --task: work in the task's own git worktree (branch sddsh/ID), made if missing");
+  app.add_option("--worktree-dir", run.worktree_dir,
+                 "Where task worktrees go (default: <repo>.worktrees beside the repository)")
+      ->type_name("DIR");
+  app.add_option("--worktree-setup", run.worktree_setup,
+                 "A shell command run in a new worktree before the agent starts (e.g. 'npm ci')")
+      ->type_name("CMD");
   add_ca_file(&app, run.ca_file);
   app.add_flag("-V,--version", show_version, "Print the version and exit");
 
@@ -349,6 +357,9 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     if (!run.size) return usage_error("--size: expected COLSxROWS like 100x30, got '" + size_text + "'");
   }
   if (!task.empty()) run.task_id = task;
+  if ((run.worktree || !run.worktree_dir.empty() || !run.worktree_setup.empty()) && !run.task_id)
+    return usage_error("--worktree needs --task ID (the worktree is the task's)");
+  if (!run.worktree_dir.empty() || !run.worktree_setup.empty()) run.worktree = true;
   if (!prefix.empty()) {
     auto byte = parse_prefix(prefix);
     if (!byte) return usage_error("--prefix: expected a control key like C-] or C-a, got '" + prefix + "'");

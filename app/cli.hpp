@@ -21,6 +21,12 @@ struct RunOptions {
   std::optional<std::string> agent_kind;  // --agent-kind: how to find its transcript
   bool redact_local = false;  // --redact-local: the bundle is redacted too, not only the uploads
   std::string ca_file;        // --ca-file: the remote tracker's CA (also SDDSH_TRACKER_CA_FILE)
+  // --worktree (with --task): the agent works in the task's own git worktree, branch
+  // sddsh/<task-id>, under --worktree-dir (default: the sibling folder <repo>.worktrees), after
+  // --worktree-setup (a shell command run there first) succeeded.
+  bool worktree = false;
+  std::string worktree_dir;
+  std::string worktree_setup;
 };
 
 // `sddsh sessions`, `show`, `diff`, `recover`: the recorded sessions of this directory's store.

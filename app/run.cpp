@@ -1,5 +1,6 @@
 #include "app/run.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <langinfo.h>
@@ -29,6 +30,7 @@
 #include "recorder/redaction.hpp"
 #include "recorder/session_id.hpp"
 #include "recorder/session_recorder.hpp"
+#include "recorder/worktree.hpp"
 #include "shell/environment.hpp"
 #include "shell/passthrough.hpp"
 #include "tracker-client/remote_config.hpp"
@@ -91,6 +93,32 @@ Result<int> run_tui_session(const RunOptions& options, std::vector<std::string> 
 std::string current_directory() {
   char path[4096];
   return ::getcwd(path, sizeof path) ? path : ".";
+}
+
+// --worktree: the task's own checkout (made, with its .worktreeinclude files and the setup
+// command, when missing) becomes the current directory, so that the agent, the recorder's
+// snapshots and the diffs all see it; the store stays the repository's (the git common dir).
+Result<void> enter_task_worktree(const RunOptions& options) {
+  auto worktree = recorder::ensure_task_worktree(current_directory(), *options.task_id,
+                                                 {.location = options.worktree_dir});
+  if (!worktree) return Failure{worktree.error()};
+  for (const auto& warning : worktree->warnings)
+    std::fprintf(stderr, "sddsh: .worktreeinclude: %s\n", warning.c_str());
+  std::fprintf(stderr, "sddsh: task %s in %s worktree %s (branch %s)\n", options.task_id->c_str(),
+               worktree->reused ? "its" : "a new", worktree->path.c_str(), worktree->branch.c_str());
+  if (::chdir(worktree->path.c_str()) != 0)
+    return Failure{Error{errno, "cannot enter " + worktree->path + ": " + std::strerror(errno)}};
+  ::setenv("PWD", worktree->path.c_str(), 1);
+  if (worktree->reused || options.worktree_setup.empty()) return {};
+  // Before the terminal is raw and before any thread: a plain shell run, its output the user's.
+  std::fprintf(stderr, "sddsh: setting up: %s\n", options.worktree_setup.c_str());
+  const int status = std::system(options.worktree_setup.c_str());
+  if (status != 0)
+    return Failure{Error{status, "the worktree's setup command failed (" +
+                                     (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                                        : std::string("killed")) +
+                                     "): " + options.worktree_setup}};
+  return {};
 }
 
 // The recorder of this run, or none (with a warning) when the store cannot take a bundle: the
@@ -274,6 +302,11 @@ int run_agent(const RunOptions& options) {
     if (auto free = check_start_task(tracker.get(), *options.task_id); !free) {
       std::fprintf(stderr, "sddsh: cannot start on task %s: %s\n", options.task_id->c_str(),
                    free.error().message.c_str());
+      return 1;
+    }
+  if (options.worktree)
+    if (auto entered = enter_task_worktree(options); !entered) {
+      std::fprintf(stderr, "sddsh: --worktree: %s\n", entered.error().message.c_str());
       return 1;
     }
   shell::AgentEnvironmentOptions environment_options{

@@ -154,3 +154,52 @@ TEST(TaskSession, StartingOnATaskClaimsItAndATakenOneIsRefused) {
   EXPECT_NE(other.err.find("already claimed by tester"), std::string::npos) << other.err;
   fs::remove_all(repo, ignored);
 }
+
+// --worktree: the task gets a git worktree of its own beside the repository, with the files
+// .worktreeinclude names copied and the setup command run; the agent's changes land there only;
+// the session is stored in the repository's common store and its task diff has the change.
+TEST(TaskSession, WorktreeKeepsTheTasksChangesInItsOwnCheckout) {
+  const std::string repo = make_repository();
+  std::ofstream(repo + "/.env") << "API_URL=http://localhost\n";
+  std::ofstream(repo + "/.worktreeinclude") << "# local files a checkout needs\n.env\n";
+  const std::string task = add_task(repo, "Work apart", 1);
+  ASSERT_FALSE(task.empty());
+  auto r = run_piped({"sh", "-c",
+                      sddsh_in(repo, "--no-tui --task " + task + " --worktree --worktree-setup 'touch setup-ran' -- " +
+                                         "sh -c 'pwd; echo change > work.txt'")});
+  ASSERT_EQ(exit_code(r.status), 0) << r.err;
+  const std::string worktree = repo + ".worktrees/" + task;
+  EXPECT_NE(r.out.find(worktree), std::string::npos) << "the agent ran in the worktree:\n" << r.out;
+  EXPECT_EQ(read_file(worktree + "/work.txt"), "change\n");
+  EXPECT_FALSE(fs::exists(repo + "/work.txt")) << "the main checkout is untouched";
+  EXPECT_EQ(read_file(worktree + "/.env"), "API_URL=http://localhost\n");
+  EXPECT_TRUE(fs::exists(worktree + "/setup-ran"));
+  auto branch = run_piped({"git", "-C", worktree, "rev-parse", "--abbrev-ref", "HEAD"});
+  EXPECT_EQ(branch.out, "sddsh/" + task + "\n");
+
+  // The session is in the repository's own store, and its task segment's diff has the change.
+  const json session = run_json(repo, "show --json last");
+  ASSERT_EQ(session["task_segments"].size(), 1u) << session.dump(2);
+  const std::string bundle = repo + "/.git/sddsh/sessions/" + session["id"].get<std::string>();
+  const std::string patch = read_file(bundle + "/" + session["task_segments"][0]["diff"].get<std::string>());
+  EXPECT_NE(patch.find("+++ b/work.txt"), std::string::npos) << patch;
+  EXPECT_EQ(patch.find(".env"), std::string::npos) << "the copied local file is not the agent's change:\n" << patch;
+
+  // A second run on the task reuses its worktree; the setup command does not run again.
+  fs::remove(worktree + "/setup-ran");
+  auto again = run_piped({"sh", "-c",
+                          sddsh_in(repo, "--no-tui --task " + task + " --worktree --worktree-setup 'touch setup-ran' -- true")});
+  EXPECT_EQ(exit_code(again.status), 0) << again.err;
+  EXPECT_FALSE(fs::exists(worktree + "/setup-ran"));
+  EXPECT_EQ(read_file(worktree + "/work.txt"), "change\n");
+  fs::remove_all(repo + ".worktrees", ignored);
+  fs::remove_all(repo, ignored);
+}
+
+TEST(TaskSession, WorktreeNeedsATask) {
+  const std::string repo = make_repository();
+  auto r = run_piped({"sh", "-c", sddsh_in(repo, "--no-tui --worktree -- true")});
+  EXPECT_EQ(exit_code(r.status), 2);
+  EXPECT_NE(r.err.find("--worktree needs --task ID"), std::string::npos) << r.err;
+  fs::remove_all(repo, ignored);
+}
