@@ -13,16 +13,8 @@ namespace sddsh::app {
 
 namespace {
 
-struct Reserved {
-  const char* name;
-  const char* what;
-};
-// Subcommands that later versions implement; the names are taken now so that users learn to
-// write `sddsh -- NAME` for an agent that happens to share one.
-// None at the moment.
-constexpr std::array<Reserved, 0> kReserved{};
-
-// Subcommands that work today; split_at_agent treats them like the reserved ones.
+// sddsh's own commands: split_at_agent takes a first word that is one of these as ours, not as
+// the agent (an agent of that name runs with `sddsh -- NAME`).
 constexpr std::array kCommands{"sessions", "show",   "diff", "recover", "export", "hook",
                                "tasks",    "task",   "dep",  "import",  "sync",   "replay"};
 
@@ -81,9 +73,7 @@ SplitArguments split_at_agent(const CLI::App& app, const std::vector<std::string
     const auto& arg = args[i];
     if (arg == "--") return {{args.begin(), args.begin() + i}, {args.begin() + i + 1, args.end()}};
     if (!arg.starts_with("-") || arg == "-") {
-      bool is_command = std::ranges::any_of(kReserved, [&](auto& r) { return arg == r.name; }) ||
-                        std::ranges::any_of(kCommands, [&](const char* name) { return arg == name; });
-      if (is_command) return {args, {}};
+      if (std::ranges::any_of(kCommands, [&](const char* name) { return arg == name; })) return {args, {}};
       return {{args.begin(), args.begin() + i}, {args.begin() + i, args.end()}};
     }
     const auto* option = app.get_option_no_throw(arg.substr(0, arg.find('=')));
@@ -286,7 +276,6 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   auto* sync_app = app.add_subcommand("sync", "Upload the sessions queued for the remote tracker, with progress");
   sync_app->add_flag("--json", sync.json, "Only a summary, as JSON");
   add_ca_file(sync_app, sync.ca_file);
-  for (const auto& r : kReserved) app.add_subcommand(r.name, std::string(r.what) + " (reserved)");
 
   auto [ours, agent] = split_at_agent(app, args);
   std::vector<std::string> reversed(ours.rbegin(), ours.rend());
@@ -345,10 +334,6 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   if (dep_app->parsed()) return dep;
   if (import_app->parsed()) return import_command;
   if (sync_app->parsed()) return sync;
-  for (auto* sub : app.get_subcommands())
-    return ExitNow{2, std::string("sddsh: ") + sub->get_name() +
-                          ": not available in this version yet (to run a program of that name: "
-                          "sddsh -- " + sub->get_name() + ")\n"};
 
   if (agent.empty()) return usage_error("no agent given (for example: sddsh claude)");
   run.command = std::move(agent);
