@@ -112,13 +112,13 @@ Result<void> TrackerDesk::finish_current() {
   return {};
 }
 
-Result<void> TrackerDesk::begin_with(const std::string& id) {
+Result<std::string> TrackerDesk::begin_with(const std::string& id) {
   auto tracker = opened();
   if (!tracker) return Failure{tracker.error()};
   auto task = (*tracker)->claim(id, actor_);
   if (!task) return Failure{task.error()};
   current_ = queued(*task);
-  return {};
+  return task_brief(*task);
 }
 
 tui::DeskStatus TrackerDesk::status() const {

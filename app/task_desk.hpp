@@ -36,7 +36,8 @@ class TrackerDesk final : public tui::TaskDesk {
   void show_uploads(std::function<void(tui::DeskStatus&)> describe) { describe_uploads_ = std::move(describe); }
 
   // `--task ID`: the session begins on it. The task is claimed; the recorder knows already.
-  Result<void> begin_with(const std::string& id);
+  // Returns the task's brief.
+  Result<std::string> begin_with(const std::string& id);
 
  private:
   Result<tracker::Tracker*> opened();

@@ -15,8 +15,9 @@ namespace {
 using nlohmann::json;
 
 // The Claude Code events sddsh listens to.
-constexpr std::array<const char*, 4> kClaudeHookEvents{"UserPromptSubmit", "PostToolUse", "Stop",
-                                                       "SessionEnd"};
+// Notification: Claude Code asks for a permission or has waited for the user a while.
+constexpr std::array<const char*, 5> kClaudeHookEvents{"UserPromptSubmit", "PostToolUse", "Stop",
+                                                       "Notification", "SessionEnd"};
 
 // Subcommands, after which the agent does not start a conversation.
 constexpr std::array<std::string_view, 15> kClaudeSubcommands{

@@ -198,6 +198,9 @@ void SessionRecorder::on_hook(HookEvent event) {
   } else if (event.name == "Stop") {
     if (unsettled_ && !record_.turns.empty()) settle_turn(at);
     persist();
+    if (waiting_listener_) waiting_listener_();
+  } else if (event.name == "Notification") {
+    if (waiting_listener_) waiting_listener_();
   } else if (event.name == "PostToolUse" && !record_.turns.empty()) {
     auto& files = record_.turns.back().files_touched;
     for (auto& file : event.files)

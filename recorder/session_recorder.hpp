@@ -77,6 +77,7 @@ class SessionRecorder final : public shell::SessionTap {
   void ended() override;
   std::string summary() const override;
   std::string warning() const override;
+  void on_waiting_for_user(std::function<void()> listener) override { waiting_listener_ = std::move(listener); }
 
   // After the session: ends the last turn, takes the end snapshot, writes the diffs and the
   // final session.json. Blocks until that is done. `exit_code` is unset when the agent never ran.
@@ -142,6 +143,7 @@ class SessionRecorder final : public shell::SessionTap {
   bool unsettled_ = false;  // the last turn changed (output, or just begun) since its snapshot
   double last_output_ = 0;
   std::unique_ptr<HookListener> hooks_;
+  std::function<void()> waiting_listener_;
   bool hook_seen_ = false;  // the agent's hooks report: turns are theirs, not the keyboard's
   struct HeldPrompt {
     PromptSubmission submission;

@@ -94,11 +94,19 @@ void AgentHost::signal_foreground(int sig) {
 }
 
 void AgentHost::reap() {
-  auto reaped = reap_children(child_.pid());
-  if (!reaped.watched_exited) return;
-  child_.mark_exited(reaped.watched_status);
+  for (const ExitedChild& child : reap_exited_children()) take_exit(child);
+}
+
+bool AgentHost::take_exit(const ExitedChild& child) {
+  if (child.pid != child_.pid() || child_.exited()) return false;
+  child_.mark_exited(child.status);
   arm_drain_timer();
   maybe_finish();
+  return true;
+}
+
+std::vector<pid_t> AgentHost::tree() const {
+  return scope_ == TreeScope::OwnSession ? agent_tree(child_.pid()) : descendants_of(getpid());
 }
 
 void AgentHost::arm_drain_timer() {
@@ -114,16 +122,16 @@ void AgentHost::terminate(int sig) {
     return;
   }
   terminated_by_ = sig;
-  auto tree = descendants_of(getpid());
+  const auto processes = tree();
   ::kill(-child_.pid(), SIGHUP);
-  signal_each(tree, SIGHUP);
-  signal_each(tree, SIGTERM);
-  signal_each(tree, SIGCONT);
+  signal_each(processes, SIGHUP);
+  signal_each(processes, SIGTERM);
+  signal_each(processes, SIGCONT);
   kill_timer_ = loop_.after(kTerminationGrace, [this] { kill_remaining_tree(); });
 }
 
 void AgentHost::kill_remaining_tree() {
-  signal_each(descendants_of(getpid()), SIGKILL);
+  signal_each(tree(), SIGKILL);
   if (!child_.exited()) ::kill(child_.pid(), SIGKILL);
 }
 
@@ -132,7 +140,8 @@ void AgentHost::maybe_finish() {
   if (terminated_by_ != 0) {
     // Nothing the agent started outlives an sddsh that was told to end.
     kill_remaining_tree();
-    for (pid_t pid : descendants_of(getpid())) {
+    // Only our own children can be waited for; the others' parents reap them.
+    for (pid_t pid : tree()) {
       int status;
       waitpid(pid, &status, 0);
     }

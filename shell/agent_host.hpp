@@ -9,8 +9,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shell/event_loop.hpp"
+#include "shell/process_tree.hpp"
 #include "shell/pty_child.hpp"
 
 namespace sddsh::shell {
@@ -48,6 +50,13 @@ class AgentHost {
 
   // After SIGCHLD: reaps every exited child (sddsh is a subreaper).
   void reap();
+  // The same, when one reaper serves several agents: true if `child` was this agent.
+  bool take_exit(const ExitedChild& child);
+
+  // Which processes ending the agent ends. Alone in sddsh, everything below sddsh is the agent's;
+  // beside other agents, only its own tree and the orphans left in its session.
+  enum class TreeScope : unsigned char { EverythingBelowSddsh, OwnSession };
+  void set_tree_scope(TreeScope scope) { scope_ = scope; }
   // Ends the agent's whole tree: SIGHUP+SIGTERM now, SIGKILL after a grace period, or at once
   // when called a second time. `sig` is remembered as the reason sddsh ends.
   void terminate(int sig);
@@ -64,6 +73,7 @@ class AgentHost {
   void arm_drain_timer();
   void kill_remaining_tree();
   void maybe_finish();
+  std::vector<pid_t> tree() const;
 
   EventLoop& loop_;
   PtyChild child_;
@@ -79,6 +89,7 @@ class AgentHost {
   bool drained_ = false;
   bool finished_ = false;
   int terminated_by_ = 0;
+  TreeScope scope_ = TreeScope::EverythingBelowSddsh;
 };
 
 }  // namespace sddsh::shell

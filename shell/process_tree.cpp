@@ -5,6 +5,9 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -19,42 +22,52 @@ void become_subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
 namespace {
 
-// Parent pid from /proc/<pid>/stat; the command name may hold spaces and parentheses,
-// so the fields are read after the last ')'.
-pid_t parent_of(pid_t pid) {
+struct Lineage {
+  pid_t parent = -1;
+  pid_t session = -1;
+};
+
+// Parent and session from /proc/<pid>/stat; the command name may hold spaces and parentheses,
+// so the fields are read after the last ')': state, parent, process group, session.
+Lineage lineage_of(pid_t pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
   std::ifstream in(path);
   std::string stat;
-  if (!std::getline(in, stat)) return -1;
+  if (!std::getline(in, stat)) return {};
   auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 4 > stat.size()) return -1;
-  // After ") " come the state and then the parent pid.
-  pid_t parent = -1;
-  const char* first = stat.c_str() + close + 4;
-  std::from_chars(first, stat.c_str() + stat.size(), parent);
-  return parent;
+  if (close == std::string::npos || close + 4 > stat.size()) return {};
+  Lineage lineage;
+  const char* end = stat.c_str() + stat.size();
+  auto parsed = std::from_chars(stat.c_str() + close + 4, end, lineage.parent);
+  pid_t group = -1;
+  if (parsed.ec == std::errc{} && parsed.ptr < end) parsed = std::from_chars(parsed.ptr + 1, end, group);
+  if (parsed.ec == std::errc{} && parsed.ptr < end) std::from_chars(parsed.ptr + 1, end, lineage.session);
+  return lineage;
 }
 
-std::multimap<pid_t, pid_t> children_by_parent() {
-  std::multimap<pid_t, pid_t> tree;
+struct ProcessTable {
+  std::multimap<pid_t, pid_t> children;  // parent → child
+  std::map<pid_t, pid_t> session;        // pid → session id
+};
+
+ProcessTable read_process_table() {
+  ProcessTable table;
   DIR* proc = opendir("/proc");
-  if (!proc) return tree;
+  if (!proc) return table;
   while (auto* entry = readdir(proc)) {
     char* end = nullptr;
     long pid = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
-    auto parent = parent_of(static_cast<pid_t>(pid));
-    if (parent > 0) tree.emplace(parent, static_cast<pid_t>(pid));
+    const Lineage lineage = lineage_of(static_cast<pid_t>(pid));
+    if (lineage.parent > 0) table.children.emplace(lineage.parent, static_cast<pid_t>(pid));
+    table.session[static_cast<pid_t>(pid)] = lineage.session;
   }
   closedir(proc);
-  return tree;
+  return table;
 }
 
-}  // namespace
-
-std::vector<pid_t> descendants_of(pid_t root) {
-  const auto tree = children_by_parent();
+std::vector<pid_t> descendants_in(const std::multimap<pid_t, pid_t>& tree, pid_t root) {
   std::vector<pid_t> found;
   std::vector<pid_t> pending{root};
   while (!pending.empty()) {
@@ -69,20 +82,43 @@ std::vector<pid_t> descendants_of(pid_t root) {
   return found;
 }
 
+}  // namespace
+
+std::vector<pid_t> descendants_of(pid_t root) { return descendants_in(read_process_table().children, root); }
+
+std::vector<pid_t> agent_tree(pid_t leader) {
+  const ProcessTable table = read_process_table();
+  std::vector<pid_t> tree;
+  for (pid_t pid : descendants_in(table.children, ::getpid())) {
+    const auto session = table.session.find(pid);
+    if (session != table.session.end() && session->second == leader) tree.push_back(pid);
+  }
+  for (pid_t pid : descendants_in(table.children, leader))
+    if (std::find(tree.begin(), tree.end(), pid) == tree.end()) tree.push_back(pid);
+  return tree;
+}
+
 void signal_each(const std::vector<pid_t>& pids, int sig) {
   for (pid_t pid : pids) ::kill(pid, sig);
 }
 
-Reaped reap_children(pid_t watched) {
-  Reaped result;
+std::vector<ExitedChild> reap_exited_children() {
+  std::vector<ExitedChild> exited;
   for (;;) {
     int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
-    if (pid == watched) {
-      result.watched_exited = true;
-      result.watched_status = status;
-    }
+    exited.push_back({pid, status});
+  }
+  return exited;
+}
+
+Reaped reap_children(pid_t watched) {
+  Reaped result;
+  for (const ExitedChild& child : reap_exited_children()) {
+    if (child.pid != watched) continue;
+    result.watched_exited = true;
+    result.watched_status = child.status;
   }
   return result;
 }

@@ -14,6 +14,11 @@ void become_subreaper();
 // Every live descendant of `root` (not `root` itself), read from /proc.
 std::vector<pid_t> descendants_of(pid_t root);
 
+// The processes an agent started (agent `leader`, a session leader) among this process's
+// descendants: those below it, and the orphans re-parented to us that stayed in its session.
+// With several agents under one sddsh, ending one must leave the others' trees alone.
+std::vector<pid_t> agent_tree(pid_t leader);
+
 // Sends `sig` to each pid; vanished processes are ignored.
 void signal_each(const std::vector<pid_t>& pids, int sig);
 
@@ -24,6 +29,13 @@ struct Reaped {
   int watched_status = 0;
 };
 Reaped reap_children(pid_t watched);
+
+// Reaps every exited child without blocking: each one's pid and wait status.
+struct ExitedChild {
+  pid_t pid = 0;
+  int status = 0;
+};
+std::vector<ExitedChild> reap_exited_children();
 
 // The exit code a shell would report for a wait status: the code, or 128+N for signal N.
 int exit_code_of(int wait_status);

@@ -22,7 +22,7 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 }
 
 // Runs in the child between fork and exec: only async-signal-safe calls from here on.
-[[noreturn]] void exec_in_child(char* const* argv, char* const* envp, int error_pipe) {
+[[noreturn]] void exec_in_child(char* const* argv, char* const* envp, const char* directory, int error_pipe) {
   // Dispositions and the mask are inherited; the agent must start with a clean slate.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
@@ -37,9 +37,16 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   if (error_pipe > 3) close_range(3, static_cast<unsigned>(error_pipe) - 1, 0);
   close_range(static_cast<unsigned>(error_pipe) + 1, ~0U, 0);
 
+  int err = 0;
+  if (*directory != '\0' && chdir(directory) != 0) {
+    err = errno;
+    ssize_t ignored = write(error_pipe, &err, sizeof err);
+    (void)ignored;
+    _exit(126);
+  }
   environ = const_cast<char**>(envp);
   execvp(argv[0], argv);
-  int err = errno;
+  err = errno;
   ssize_t ignored = write(error_pipe, &err, sizeof err);
   (void)ignored;
   _exit(127);
@@ -49,6 +56,9 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 
 Result<PtyChild> PtyChild::spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return Failure{Error{EINVAL, "no command given"}};
+  // Checked here for a clear message: a failed chdir in the child would read as "not found".
+  if (!options.directory.empty() && ::access(options.directory.c_str(), X_OK) != 0)
+    return system_failure("cannot enter " + options.directory);
   auto argv = c_strings(options.argv);
   auto envp = c_strings(options.environment);
 
@@ -65,7 +75,7 @@ Result<PtyChild> PtyChild::spawn(const SpawnOptions& options) {
   winsize size = options.size;
   termios modes = options.modes.value_or(termios{});
   pid_t pid = forkpty(&master, nullptr, options.modes ? &modes : nullptr, &size);
-  if (pid == 0) exec_in_child(argv.data(), envp.data(), error_write.get());
+  if (pid == 0) exec_in_child(argv.data(), envp.data(), options.directory.c_str(), error_write.get());
   int fork_errno = errno;
   sigprocmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) return system_failure("forkpty", fork_errno);

@@ -18,6 +18,7 @@ struct SpawnOptions {
   std::vector<std::string> environment;   // the child's whole environment, "NAME=value"
   winsize size{24, 80, 0, 0};
   std::optional<termios> modes;           // initial line discipline; kernel defaults if empty
+  std::string directory;                  // where the child starts; empty: sddsh's own
 };
 
 class PtyChild {

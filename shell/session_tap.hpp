@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,9 @@ class SessionTap {
   // One short line for the status line: empty when all is well, else what went wrong (e.g. the
   // store is full). Shown as a warning; the session goes on.
   virtual std::string warning() const = 0;
+  // Who to tell when the agent itself says it waits for the user (its hooks: a turn ended, a
+  // question asked). Called on the loop thread; a tap without such news never calls it.
+  virtual void on_waiting_for_user(std::function<void()> listener) { (void)listener; }
 };
 
 }  // namespace sddsh::shell

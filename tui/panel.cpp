@@ -71,4 +71,54 @@ std::vector<PanelLine> TaskQueueSection::lines() const {
   return lines;
 }
 
+std::string window_state_text(const WindowSummary& window) {
+  switch (window.state) {
+    case WindowSummary::State::Running: return "running";
+    case WindowSummary::State::Waiting: return "waiting for you";
+    case WindowSummary::State::Exited: return "exited " + std::to_string(window.exit_code);
+    case WindowSummary::State::Failed: return "failed to start";
+  }
+  return "";
+}
+
+namespace {
+
+// After the window's name: ! a bell rang, • output the user has not seen.
+std::string unread_mark(const WindowSummary& window) {
+  if (window.unread_bell) return "!";
+  if (window.unread_output) return "•";
+  return "";
+}
+
+PanelLine::Tone window_tone(const WindowSummary& window) {
+  if (window.current) return PanelLine::Tone::Selected;
+  if (window.state == WindowSummary::State::Waiting || window.unread_bell) return PanelLine::Tone::Alert;
+  if (window.state == WindowSummary::State::Exited || window.state == WindowSummary::State::Failed)
+    return PanelLine::Tone::Dim;
+  return PanelLine::Tone::Normal;
+}
+
+}  // namespace
+
+std::vector<PanelLine> WindowsSection::lines() const {
+  std::vector<PanelLine> lines;
+  for (const WindowSummary& window : windows_) {
+    std::string head = std::to_string(window.number) + " " + window.agent + unread_mark(window);
+    if (!window.task_id.empty()) head += "  " + window.task_id;
+    lines.push_back({head, window_tone(window)});
+    lines.push_back({"  " + window_state_text(window),
+                     window.state == WindowSummary::State::Waiting ? PanelLine::Tone::Alert : PanelLine::Tone::Dim});
+  }
+  return lines;
+}
+
+std::string window_list_text(const std::vector<WindowSummary>& windows) {
+  std::string text;
+  for (const WindowSummary& window : windows) {
+    if (!text.empty()) text += ' ';
+    text += std::to_string(window.number) + ":" + window.agent + (window.current ? "*" : unread_mark(window));
+  }
+  return text;
+}
+
 }  // namespace sddsh::tui

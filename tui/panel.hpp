@@ -64,6 +64,34 @@ class TaskQueueSection final : public PanelSection {
   const TaskQueueView& view_;
 };
 
+// Every agent window, for the panel and the status line: the multiplexer's view of itself.
+struct WindowSummary {
+  int number = 0;
+  std::string agent;
+  std::string task_id;  // empty: no task
+  enum class State : unsigned char { Running, Waiting, Exited, Failed } state = State::Running;
+  int exit_code = 0;
+  bool current = false;
+  bool unread_output = false;  // output since the user last looked
+  bool unread_bell = false;
+};
+
+// "waiting for you", "exited 1", "failed to start", or "running".
+std::string window_state_text(const WindowSummary& window);
+
+class WindowsSection final : public PanelSection {
+ public:
+  explicit WindowsSection(const std::vector<WindowSummary>& windows) : windows_(windows) {}
+  std::string title() const override { return "Windows"; }
+  std::vector<PanelLine> lines() const override;
+
+ private:
+  const std::vector<WindowSummary>& windows_;
+};
+
+// The status line's list of windows, tmux-like: "1:claude* 2:gemini! 3:codex•".
+std::string window_list_text(const std::vector<WindowSummary>& windows);
+
 std::string format_elapsed(long seconds);
 
 }  // namespace sddsh::tui

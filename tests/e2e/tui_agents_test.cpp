@@ -86,7 +86,7 @@ TEST_P(TuiAgents, PaneShowsTheAgentAsTmuxDoes) {
 
   // Showing the panel narrows the agent's pane: 90 columns → panel 27, separator 1, pane 62.
   tmux_.send_keys("sddsh", {"C-]"});
-  tmux_.send_literal("sddsh", "p");
+  tmux_.send_literal("sddsh", "s");
   tmux_.resize_window("direct", 62, 26);
   expect_same(26, 62, "after showing the panel");
 }

@@ -56,7 +56,7 @@ TEST(LaunchPlan, ClaudeGetsTheSessionIdAndHooksForThisSessionOnly) {
   EXPECT_EQ(p.agent_session_id, kId);
   EXPECT_TRUE(p.hooks);
   const json hooks = settings_of(p)["hooks"];
-  for (const char* event : {"UserPromptSubmit", "PostToolUse", "Stop", "SessionEnd"}) {
+  for (const char* event : {"UserPromptSubmit", "PostToolUse", "Stop", "Notification", "SessionEnd"}) {
     ASSERT_TRUE(hooks.contains(event)) << event;
     EXPECT_EQ(hooks[event][0]["hooks"][0]["command"], "'/opt/sddsh' hook") << event;
     EXPECT_EQ(hooks[event][0]["hooks"][0]["type"], "command") << event;
