@@ -224,8 +224,8 @@ void Multiplexer::open_window(const WindowRequest& request) {
   spawn.size = {static_cast<unsigned short>(pane.rows), static_cast<unsigned short>(pane.cols), 0, 0};
   AgentWindow& window = add_window(**backing, shell::PtyChild::spawn(spawn));
   form_ = {};
-  set_mode(Mode::Normal);
   switch_to(&window);
+  set_mode(Mode::Normal);
 }
 
 void Multiplexer::close_window(AgentWindow& window) {
