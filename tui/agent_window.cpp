@@ -153,10 +153,18 @@ void AgentWindow::paste_brief() {
     for (char& c : text)
       if (c == '\n' || c == '\r') c = ' ';
   }
-  send_input(text);
+  deliver(text);
 }
 
 void AgentWindow::send_input(std::string_view bytes) {
+  if (!bytes.empty() && !brief_.empty()) {
+    brief_.clear();
+    brief_timer_.reset();
+  }
+  deliver(bytes);
+}
+
+void AgentWindow::deliver(std::string_view bytes) {
   if (!host_ || host_->finished() || bytes.empty()) return;
   if (state_ == State::Waiting) set_state(State::Running);  // the user answered
   if (bytes.find('\r') != std::string_view::npos) {

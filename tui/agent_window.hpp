@@ -69,7 +69,8 @@ class AgentWindow {
   bool unread_bell() const { return unread_bell_; }
   void set_visible(bool visible);
 
-  // The user's keys and pastes (recorded as input).
+  // The user's keys and pastes (recorded as input). The user typing first takes the window
+  // over: a brief not pasted yet is dropped (the panel still names the task).
   void send_input(std::string_view bytes);
   bool input_backlogged() const { return host_ && host_->input_backlogged(); }
   void resize(int rows, int cols);
@@ -86,6 +87,7 @@ class AgentWindow {
   void note_output_time();
   void check_idle();
   void paste_brief();
+  void deliver(std::string_view bytes);
 
   shell::EventLoop& loop_;
   int number_;

@@ -237,6 +237,8 @@ void Multiplexer::close_window(AgentWindow& window) {
 // Windows are removed here, between loop iterations, never from inside their own callbacks.
 void Multiplexer::sweep_closed_windows() {
   bool removed = false;
+  std::string note;  // for the panel, once the window in front is settled
+  bool note_is_error = false;
   for (auto it = windows_.begin(); it != windows_.end();) {
     AgentWindow& window = **it;
     if (!window.ended() || !closing_.count(window.number())) {
@@ -247,8 +249,8 @@ void Multiplexer::sweep_closed_windows() {
     if (removing_worktree_.erase(window.number())) {
       const std::string path = window.backing().worktree().value_or("");
       auto removal = window.backing().remove_worktree();
-      queue_.message = removal ? "removed worktree " + path + " (branch kept)" : "worktree kept: " + removal.error().message;
-      queue_.message_is_error = !removal;
+      note = removal ? "removed worktree " + path + " (branch kept)" : "worktree kept: " + removal.error().message;
+      note_is_error = !removal;
     }
     if (current_ == &window) current_ = nullptr;
     it = windows_.erase(it);
@@ -264,6 +266,10 @@ void Multiplexer::sweep_closed_windows() {
         break;
       }
     switch_to(next);
+  }
+  if (!note.empty()) {
+    queue_.message = note;
+    queue_.message_is_error = note_is_error;
   }
   if (removed) {
     renderer_.invalidate();
