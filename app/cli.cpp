@@ -126,7 +126,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--prefix", prefix, "The prefix key for sddsh's own commands (default C-])")
       ->type_name("KEY");
   bool no_panel = false;
-  app.add_flag("--no-panel", no_panel, "Start with the side panel hidden (prefix p shows it)");
+  app.add_flag("--no-panel", no_panel, "Start with the side panel hidden (prefix s shows it)");
   bool no_record_input = false;
   app.add_flag("--no-record-input", no_record_input,
                "Leave the keys typed out of the terminal recording (prompts are still kept)");
