@@ -95,6 +95,7 @@ constexpr std::chrono::seconds kUploadGrace{20};
 // The panel's line about uploads.
 void describe_uploads(const UploadStatus& status, tui::DeskStatus& desk) {
   const std::string queued = std::to_string(status.queued) + " queued";
+  desk.busy = desk.busy || !status.current.empty() || status.queued > 0;
   if (!status.current.empty()) {
     desk.uploads = "uploading " + std::to_string(static_cast<int>(status.fraction * 100)) + "% · " + queued;
   } else if (status.server_down) {

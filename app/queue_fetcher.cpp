@@ -31,7 +31,9 @@ void QueueFetcher::refresh_now() {
 
 QueueFetcher::Snapshot QueueFetcher::snapshot() const {
   std::lock_guard lock(mutex_);
-  return snapshot_;
+  Snapshot snapshot = snapshot_;
+  snapshot.pending = asked_ || fetching_;
+  return snapshot;
 }
 
 void QueueFetcher::run() {
@@ -40,9 +42,11 @@ void QueueFetcher::run() {
     wake_.wait_for(lock, period_, [this] { return asked_ || stopping_; });
     if (stopping_) return;
     asked_ = false;
+    fetching_ = true;
     lock.unlock();
     auto tasks = fetch_();  // the network, outside the lock
     lock.lock();
+    fetching_ = false;
     if (tasks) {
       snapshot_.tasks = std::move(*tasks);
       snapshot_.fetched_unix_ms = recorder::unix_now_ms();

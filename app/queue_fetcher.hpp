@@ -25,6 +25,7 @@ class QueueFetcher {
     std::int64_t fetched_unix_ms = 0;                 // when it came
     std::string error;                                // the last attempt's failure; empty: it worked
     std::uint64_t generation = 0;                     // grows with every answer, good or bad
+    bool pending = false;                             // an answer is on its way (asked, or fetching)
   };
 
   // Fetches at once, then every `period` and whenever refresh_now() asks.
@@ -44,7 +45,7 @@ class QueueFetcher {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   Snapshot snapshot_;
-  bool asked_ = false, stopping_ = false;
+  bool asked_ = false, stopping_ = false, fetching_ = false;
   std::thread thread_;  // last: it starts once everything above is ready
 };
 

@@ -126,6 +126,7 @@ tui::DeskStatus TrackerDesk::status() const {
   if (fetcher_) {
     const auto snapshot = fetcher_->snapshot();
     status.generation = snapshot.generation;
+    status.busy = snapshot.pending;
     if (!snapshot.error.empty()) {
       status.stale = snapshot.tasks.has_value();
       status.queue_note = snapshot.tasks ? "stale, from " + local_time(snapshot.fetched_unix_ms, "%H:%M:%S") +

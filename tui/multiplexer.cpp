@@ -450,11 +450,17 @@ Chrome Multiplexer::chrome() {
 }
 
 void Multiplexer::arm_clock() {
-  // The panel's clock (and the desk's news, asked from memory) are the only things that change
-  // without output: one wake-up a second, and none when the panel is hidden.
+  // The panel's clock (to the minute) and the desk's news (asked from memory) are the only
+  // things that change without output: one wake-up a minute, one a second while something is on
+  // its way (an upload, a queue asked for), and none when the panel is hidden.
   if (!renderer_.layout().panel_shown() || done_) return;
+  const bool busy = std::any_of(windows_.begin(), windows_.end(), [](const auto& window) {
+    TaskDesk* desk = window->backing().desk();
+    return desk && desk->status().busy;
+  });
+  const auto period = busy ? std::chrono::seconds(1) : std::chrono::seconds(60);
   const auto elapsed = Clock::now() - clock_origin_;
-  const auto next = clock_origin_ + std::chrono::ceil<std::chrono::seconds>(elapsed + 1ms);
+  const auto next = clock_origin_ + (std::chrono::floor<std::chrono::seconds>(elapsed) / period + 1) * period;
   clock_timer_ = loop_.at(next, [this] {
     // The desk's news (a newer remote queue, upload progress) rides on the same wake-up.
     if (desk()) poll_desk();
@@ -779,6 +785,7 @@ void Multiplexer::refresh_queue() {
     if (queue_.selected >= static_cast<int>(queue_.ready.size()))
       queue_.selected = static_cast<int>(queue_.ready.size()) - 1;
   }
+  arm_clock();  // every second while the desk is busy
   schedule_frame();
 }
 
@@ -789,6 +796,7 @@ void Multiplexer::poll_desk() {
   if (newer_queue || due) return refresh_queue();
   if (status == queue_.desk) return;
   queue_.desk = status;
+  arm_clock();
   schedule_frame();
 }
 

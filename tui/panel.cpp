@@ -5,12 +5,13 @@
 
 namespace sddsh::tui {
 
-std::string format_elapsed(long seconds) {
+// To the minute: the panel's clock wakes sddsh once a minute, not once a second.
+std::string format_elapsed_minutes(long seconds) {
+  const long minutes = seconds / 60;
+  if (minutes < 1) return "< 1 min";
+  if (minutes < 60) return std::to_string(minutes) + " min";
   char text[32];
-  if (seconds >= 3600)
-    std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", seconds / 3600, seconds / 60 % 60, seconds % 60);
-  else
-    std::snprintf(text, sizeof text, "%ld:%02ld", seconds / 60, seconds % 60);
+  std::snprintf(text, sizeof text, "%ld h %02ld min", minutes / 60, minutes % 60);
   return text;
 }
 
@@ -26,7 +27,7 @@ std::vector<PanelLine> SessionSection::lines() const {
       lines.push_back({"state    exited (" + std::to_string(facts_.exit_code) + ")", PanelLine::Tone::Dim});
       break;
   }
-  lines.push_back({"elapsed  " + format_elapsed(facts_.elapsed_seconds)});
+  lines.push_back({"elapsed  " + format_elapsed_minutes(facts_.elapsed_seconds)});
   if (!facts_.recording.empty()) lines.push_back({"record   " + facts_.recording});
   if (!facts_.title.empty()) lines.push_back({"title    " + facts_.title, PanelLine::Tone::Dim});
   return lines;

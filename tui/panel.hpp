@@ -92,6 +92,7 @@ class WindowsSection final : public PanelSection {
 // The status line's list of windows, tmux-like: "1:claude* 2:gemini! 3:codex•".
 std::string window_list_text(const std::vector<WindowSummary>& windows);
 
-std::string format_elapsed(long seconds);
+// "< 1 min", "12 min", "1 h 05 min".
+std::string format_elapsed_minutes(long seconds);
 
 }  // namespace sddsh::tui

@@ -26,6 +26,9 @@ struct DeskStatus {
   std::string uploads;         // "2 uploads queued", "uploading 45%"; empty: nothing to say
   bool uploads_alert = false;  // an upload failed, or the server is down
   std::uint64_t generation = 0;  // changes when a newer queue can be read with ready()
+  // Something is on its way (a queue asked for, an upload going): the panel looks again every
+  // second instead of every minute.
+  bool busy = false;
   bool operator==(const DeskStatus&) const = default;
 };
 

@@ -76,7 +76,7 @@ TEST(Renderer, PanelSectionsAndStatusLine) {
   EXPECT_EQ(panel[0], " Session");
   EXPECT_EQ(panel[1], " agent    claude");
   EXPECT_EQ(panel[2], " state    running");
-  EXPECT_EQ(panel[3], " elapsed  1:05");
+  EXPECT_EQ(panel[3], " elapsed  1 min");
   auto status = f.painter.text_lines(23, 0, 1, 120)[0];
   EXPECT_TRUE(status.starts_with(" sddsh · test")) << status;
   EXPECT_TRUE(status.ends_with("C-] ? help")) << status;
