@@ -125,9 +125,38 @@ Result<std::unique_ptr<AgentSession>> AgentSession::prepare(const RunOptions& op
     if (auto claimed = session->claim_task(); !claimed) return Failure{claimed.error()};
   if (session->spec_.worktree)
     if (auto entered = session->enter_worktree(base_dir); !entered) return Failure{entered.error()};
+  session->tui_ = tui;
+  session->open_desk();
+  if (session->spec_.opened_in_tui && session->new_worktree_ && !options.worktree_setup.empty()) {
+    // A new worktree opened from the TUI is set up in its window, where the user sees the
+    // output; the session starts after it, so what the setup did is not the agent's change.
+    shell::AgentEnvironmentOptions environment{
+        .session_id = session->session_id_, .task_id = session->spec_.task_id, .passthrough = false, .hook_socket = {}};
+    shell::SpawnOptions setup;
+    setup.argv = {"/bin/sh", "-c", options.worktree_setup};
+    setup.environment = environment_for(environment, session->directory_);
+    setup.directory = session->directory_;
+    session->setup_ = std::move(setup);
+    return session;
+  }
   session->start_recording(tui);
   session->start_uploads();
   return session;
+}
+
+void AgentSession::setup_succeeded() {
+  if (!setup_) return;
+  setup_.reset();
+  start_recording(tui_);
+  start_uploads();
+}
+
+// The task queue of this agent: its task claimed (and its brief kept for the window), the
+// recorder attached once the session starts.
+void AgentSession::open_desk() {
+  desk_ = std::make_unique<TrackerDesk>(std::move(tracker_), nullptr, current_actor(), session_id_, options_.ca_file);
+  if (spec_.task_id)
+    if (auto brief = desk_->begin_with(*spec_.task_id); brief && spec_.opened_in_tui) brief_ = *brief;
 }
 
 // --task: the task must be free for us. One the tracker does not know is recorded as the
@@ -226,24 +255,10 @@ void AgentSession::start_recording(bool tui) {
     }
   }
 
-  desk_ = std::make_unique<TrackerDesk>(std::move(tracker_), recorder_.get(), current_actor(), session_id_,
-                                        options_.ca_file);
-  if (spec_.task_id)
-    if (auto brief = desk_->begin_with(*spec_.task_id); brief && spec_.opened_in_tui) brief_ = *brief;
-
+  desk_->attach_recorder(recorder_.get());
   spawn_.argv = plan.argv;
   spawn_.environment = std::move(environment);
   spawn_.directory = directory_;
-  // A new worktree opened from the TUI is set up in its window, before its agent: the user sees
-  // the setup's output, and a failed setup leaves the window showing why.
-  if (spec_.opened_in_tui && new_worktree_ && !options_.worktree_setup.empty()) {
-    std::vector<std::string> wrapped{"/bin/sh", "-c",
-                                     options_.worktree_setup + " || { echo \"sddsh: the worktree's setup command "
-                                                               "failed ($?)\"; exit 1; }; exec \"$@\"",
-                                     "sddsh-setup"};
-    wrapped.insert(wrapped.end(), plan.argv.begin(), plan.argv.end());
-    spawn_.argv = std::move(wrapped);
-  }
 }
 
 // The uploads of a session bound for a remote tracker: none without a remote (the local tracker

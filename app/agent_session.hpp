@@ -37,6 +37,8 @@ class AgentSession final : public tui::WindowBacking {
   ~AgentSession() override;
 
   const shell::SpawnOptions& spawn() const override { return spawn_; }
+  std::optional<shell::SpawnOptions> setup() const override { return setup_; }
+  void setup_succeeded() override;
   std::string agent_name() const override;
   shell::SessionTap* tap() override { return recorder_.get(); }
   tui::TaskDesk* desk() override { return desk_.get(); }
@@ -56,6 +58,7 @@ class AgentSession final : public tui::WindowBacking {
 
   Result<void> claim_task();
   Result<void> enter_worktree(const std::string& base_dir);
+  void open_desk();
   void start_recording(bool tui);
   void start_uploads();
   void warn(const std::string& text);
@@ -71,6 +74,8 @@ class AgentSession final : public tui::WindowBacking {
   std::unique_ptr<TrackerDesk> desk_;
   std::unique_ptr<Uploader> uploader_;
   shell::SpawnOptions spawn_;
+  std::optional<shell::SpawnOptions> setup_;  // to run in the window first; gone once it succeeded
+  bool tui_ = false;
   std::string brief_;
   std::vector<std::string> held_warnings_;
   bool ended_ = false;

@@ -342,9 +342,9 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     if (!run.size) return usage_error("--size: expected COLSxROWS like 100x30, got '" + size_text + "'");
   }
   if (!task.empty()) run.task_id = task;
-  if ((run.worktree || !run.worktree_dir.empty() || !run.worktree_setup.empty()) && !run.task_id)
-    return usage_error("--worktree needs --task ID (the worktree is the task's)");
-  if (!run.worktree_dir.empty() || !run.worktree_setup.empty()) run.worktree = true;
+  // --worktree-dir and --worktree-setup also serve the worktrees of windows opened later, so
+  // they stand without --task; --worktree itself is the first agent's, on its task.
+  if (run.worktree && !run.task_id) return usage_error("--worktree needs --task ID (the worktree is the task's)");
   if (!prefix.empty()) {
     auto byte = parse_prefix(prefix);
     if (!byte) return usage_error("--prefix: expected a control key like C-] or C-a, got '" + prefix + "'");

@@ -23,7 +23,8 @@ struct RunOptions {
   std::string ca_file;        // --ca-file: the remote tracker's CA (also SDDSH_TRACKER_CA_FILE)
   // --worktree (with --task): the agent works in the task's own git worktree, branch
   // sddsh/<task-id>, under --worktree-dir (default: the sibling folder <repo>.worktrees), after
-  // --worktree-setup (a shell command run there first) succeeded.
+  // --worktree-setup (a shell command run there first) succeeded. The two last serve the
+  // worktrees of windows opened in the TUI too.
   bool worktree = false;
   std::string worktree_dir;
   std::string worktree_setup;

@@ -32,6 +32,9 @@ class TrackerDesk final : public tui::TaskDesk {
     if (fetcher_) fetcher_->refresh_now();
   }
 
+  // The session's recorder, when it starts after the desk (a window set up first).
+  void attach_recorder(recorder::SessionRecorder* recorder) { recorder_ = recorder; }
+
   // Adds the uploads' state to status() (the uploader lives beside the desk, in the app).
   void show_uploads(std::function<void(tui::DeskStatus&)> describe) { describe_uploads_ = std::move(describe); }
 

@@ -8,54 +8,91 @@ namespace sddsh::tui {
 
 namespace {
 
-std::string agent_name_of(const shell::SpawnOptions& spawn) {
-  if (spawn.argv.empty()) return "?";
-  const std::string& command = spawn.argv.front();
-  return command.substr(command.rfind('/') + 1);
-}
-
-// What a window whose agent did not start shows in place of its screen.
+// What a window whose agent did not start shows in place of its screen, in a shell's words.
 std::string failure_text(const std::string& command, const Error& error) {
-  return "\x1b[1;31msddsh: " + command + ": " + error.message +
-         "\x1b[m\r\n\r\nThis window stays until you close it (prefix &).\r\n";
+  const std::string why = error.code == ENOENT && command.find('/') == std::string::npos
+                              ? command + ": command not found"
+                              : error.message;
+  return "\x1b[1;31msddsh: " + why + "\x1b[m\r\n\r\nThis window stays until you close it (prefix &).\r\n";
 }
 
 }  // namespace
 
 AgentWindow::AgentWindow(shell::EventLoop& loop, int number, WindowBacking& backing,
-                         Result<shell::PtyChild> child, int rows, int cols, WindowListener listener)
+                         Result<shell::PtyChild> child, int rows, int cols, WindowListener listener,
+                         bool setting_up)
     : loop_(loop),
       number_(number),
       backing_(backing),
       listener_(std::move(listener)),
-      agent_name_(agent_name_of(backing.spawn())),
+      agent_name_(backing.agent_name()),
       screen_({.rows = rows, .cols = cols, .colours_pending = true}),
       brief_(backing.brief()) {
+  // Answers to the agent's queries, and its mouse and focus reports, go back into its PTY.
+  screen_.set_output([this](std::string_view bytes) {
+    if (host_ && !host_->finished()) host_->write(bytes);
+  });
   if (!child) {
-    state_ = State::Failed;
-    exit_code_ = child.error().code == ENOENT ? 127 : 126;
-    failure_ = child.error().message;
-    screen_.feed(failure_text(agent_name_, child.error()));
-    backing_.spawn_failed();
+    const auto spawn = setting_up ? backing.setup() : std::optional<shell::SpawnOptions>(backing.spawn());
+    fail(spawn && !spawn->argv.empty() ? spawn->argv.front() : agent_name_, child.error());
     return;
   }
+  if (setting_up) state_ = State::SettingUp;
+  start_host(std::move(*child));
+}
+
+void AgentWindow::start_host(shell::PtyChild child) {
   host_ = std::make_unique<shell::AgentHost>(
-      loop_, std::move(*child),
+      loop_, std::move(child),
       shell::AgentHost::Callbacks{.on_output = [this](std::string_view bytes) { on_output(bytes); },
                                   .on_finished = [this] { on_finished(); },
                                   .on_input_drained = [this] { listener_.input_drained(); }});
   // Beside other agents, ending this one must not end theirs.
   host_->set_tree_scope(shell::AgentHost::TreeScope::OwnSession);
-  // Answers to the agent's queries, and its mouse and focus reports, go back into its PTY.
-  screen_.set_output([this](std::string_view bytes) {
-    if (host_ && !host_->finished()) host_->write(bytes);
-  });
+  if (state_ == State::SettingUp) return;  // the session has not begun: nothing to record
   if (shell::SessionTap* tap = backing_.tap()) {
-    tap->started(loop_, {static_cast<unsigned short>(rows), static_cast<unsigned short>(cols), 0, 0}, host_->pid());
+    tap->started(loop_, {static_cast<unsigned short>(screen_.rows()), static_cast<unsigned short>(screen_.cols()), 0, 0},
+                 host_->pid());
     tap->on_waiting_for_user([this] {
       if (!ended()) set_state(State::Waiting);
     });
   }
+}
+
+void AgentWindow::fail(const std::string& command, const Error& error) {
+  state_ = State::Failed;
+  exit_code_ = error.code == ENOENT ? 127 : 126;
+  failure_ = error.message;
+  screen_.feed(failure_text(command, error));
+  backing_.spawn_failed();
+}
+
+// The setup ended: on success the session begins and the agent starts in the same window; on
+// failure the window stays with the setup's output and says so.
+void AgentWindow::setup_finished() {
+  const int code = host_->exit_code();
+  setup_host_ = std::move(host_);  // its own callback is running: it is not destroyed here
+  if (code != 0) {
+    state_ = State::Failed;
+    exit_code_ = code;
+    failure_ = "the worktree's setup command failed (exit " + std::to_string(code) + ")";
+    screen_.feed("\r\n\x1b[1;31msddsh: " + failure_ + "\x1b[m\r\n\r\nThis window stays until you close it (prefix &).\r\n");
+    backing_.spawn_failed();
+    listener_.finished(*this);
+    return;
+  }
+  backing_.setup_succeeded();
+  shell::SpawnOptions spawn = backing_.spawn();
+  spawn.size = {static_cast<unsigned short>(screen_.rows()), static_cast<unsigned short>(screen_.cols()), 0, 0};
+  auto child = shell::PtyChild::spawn(spawn);
+  if (!child) {
+    fail(spawn.argv.empty() ? agent_name_ : spawn.argv.front(), child.error());
+    listener_.finished(*this);
+    return;
+  }
+  state_ = State::Running;
+  start_host(std::move(*child));
+  listener_.news(*this);
 }
 
 AgentWindow::~AgentWindow() {
@@ -74,7 +111,7 @@ void AgentWindow::set_visible(bool visible) {
 }
 
 void AgentWindow::on_output(std::string_view bytes) {
-  if (shell::SessionTap* tap = backing_.tap()) tap->agent_output(bytes);
+  if (shell::SessionTap* tap = backing_.tap(); tap && state_ != State::SettingUp) tap->agent_output(bytes);
   screen_.feed(bytes);
   modes_.observe(bytes);
   if (modes_.take_changed()) listener_.modes_changed(*this);
@@ -110,7 +147,7 @@ void AgentWindow::handle_screen_events() {
 }
 
 void AgentWindow::set_state(State state) {
-  if (state_ == state) return;
+  if (state_ == state || state_ == State::SettingUp) return;
   state_ = state;
   listener_.news(*this);
 }
@@ -121,7 +158,7 @@ void AgentWindow::note_output_time() {
   last_output_ = std::chrono::steady_clock::now();
   if (turn_open_) output_since_turn_ = true;
   if (turn_open_ && !idle_timer_.armed()) idle_timer_ = loop_.after(kIdleAfterTurn, [this] { check_idle(); });
-  if (!brief_.empty() && !brief_timer_.armed())
+  if (!brief_.empty() && !brief_timer_.armed() && state_ != State::SettingUp)
     brief_timer_ = loop_.after(kReadyQuiet, [this] { paste_brief(); });
 }
 
@@ -172,7 +209,7 @@ void AgentWindow::deliver(std::string_view bytes) {
     turn_open_ = true;
     output_since_turn_ = false;
   }
-  if (shell::SessionTap* tap = backing_.tap()) tap->user_input(bytes);
+  if (shell::SessionTap* tap = backing_.tap(); tap && state_ != State::SettingUp) tap->user_input(bytes);
   host_->write(bytes);
 }
 
@@ -182,7 +219,7 @@ void AgentWindow::resize(int rows, int cols) {
   if (!host_ || host_->finished()) return;
   const winsize size{static_cast<unsigned short>(rows), static_cast<unsigned short>(cols), 0, 0};
   host_->resize(size);
-  if (shell::SessionTap* tap = backing_.tap()) tap->resized(size);
+  if (shell::SessionTap* tap = backing_.tap(); tap && state_ != State::SettingUp) tap->resized(size);
 }
 
 void AgentWindow::settle_reported_colours(std::optional<Rgb> foreground, std::optional<Rgb> background) {
@@ -194,6 +231,7 @@ void AgentWindow::terminate(int sig) {
 }
 
 void AgentWindow::on_finished() {
+  if (state_ == State::SettingUp) return setup_finished();
   idle_timer_.reset();
   brief_timer_.reset();
   exit_code_ = host_->exit_code();

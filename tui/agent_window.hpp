@@ -33,7 +33,7 @@ struct WindowListener {
 
 class AgentWindow {
  public:
-  enum class State : unsigned char { Running, Waiting, Exited, Failed };
+  enum class State : unsigned char { SettingUp, Running, Waiting, Exited, Failed };
 
   // Output quiet this long after the user's turn means the agent waits for the user (when its
   // hooks do not say so sooner).
@@ -41,10 +41,11 @@ class AgentWindow {
   // A task's brief is pasted once the agent drew something and then stayed quiet this long.
   static constexpr auto kReadyQuiet = std::chrono::milliseconds(1500);
 
-  // `child` is the agent already spawned, or why it could not be: the window then stays, its
-  // screen saying why, until closed.
+  // `child` is the agent already spawned — or, when `setting_up`, the backing's setup, after
+  // which the window starts the agent itself — or why it could not be: the window then stays,
+  // its screen saying why, until closed.
   AgentWindow(shell::EventLoop& loop, int number, WindowBacking& backing, Result<shell::PtyChild> child,
-              int rows, int cols, WindowListener listener);
+              int rows, int cols, WindowListener listener, bool setting_up = false);
   ~AgentWindow();
   AgentWindow(const AgentWindow&) = delete;
   AgentWindow& operator=(const AgentWindow&) = delete;
@@ -80,6 +81,9 @@ class AgentWindow {
   bool take_exit(const shell::ExitedChild& child) { return host_ && host_->take_exit(child); }
 
  private:
+  void start_host(shell::PtyChild child);
+  void fail(const std::string& command, const Error& error);
+  void setup_finished();
   void on_output(std::string_view bytes);
   void handle_screen_events();
   void on_finished();
@@ -97,6 +101,7 @@ class AgentWindow {
   Screen screen_;
   shell::ModeTracker modes_;
   std::unique_ptr<shell::AgentHost> host_;
+  std::unique_ptr<shell::AgentHost> setup_host_;  // the setup's, kept once ended (its callback ran)
   State state_ = State::Running;
   int exit_code_ = 0;
   std::string failure_;

@@ -64,6 +64,7 @@ bool plain(const KeyEvent& key) { return key.kind == KeyEvent::Kind::Char && !ke
 
 WindowSummary::State summary_state(AgentWindow::State state) {
   switch (state) {
+    case AgentWindow::State::SettingUp: return WindowSummary::State::SettingUp;
     case AgentWindow::State::Running: return WindowSummary::State::Running;
     case AgentWindow::State::Waiting: return WindowSummary::State::Waiting;
     case AgentWindow::State::Exited: return WindowSummary::State::Exited;
@@ -152,10 +153,10 @@ WindowListener Multiplexer::window_listener() {
   return listener;
 }
 
-AgentWindow& Multiplexer::add_window(WindowBacking& backing, Result<shell::PtyChild> child) {
+AgentWindow& Multiplexer::add_window(WindowBacking& backing, Result<shell::PtyChild> child, bool setting_up) {
   const Rect& pane = renderer_.layout().pane;
   auto window = std::make_unique<AgentWindow>(loop_, free_window_number(), backing, std::move(child), pane.rows,
-                                              pane.cols, window_listener());
+                                              pane.cols, window_listener(), setting_up);
   if (probed_) window->settle_reported_colours(probe_colours_.foreground, probe_colours_.background);
   if (window->number() == 1 && window->ended()) first_exit_code_ = window->exit_code();
   AgentWindow& added = *window;
@@ -219,10 +220,12 @@ void Multiplexer::open_window(const WindowRequest& request) {
     schedule_frame();
     return;
   }
-  shell::SpawnOptions spawn = (*backing)->spawn();
+  // A new worktree's setup runs first, in the window; the agent follows when it succeeded.
+  const auto setup = (*backing)->setup();
+  shell::SpawnOptions spawn = setup ? *setup : (*backing)->spawn();
   const Rect& pane = renderer_.layout().pane;
   spawn.size = {static_cast<unsigned short>(pane.rows), static_cast<unsigned short>(pane.cols), 0, 0};
-  AgentWindow& window = add_window(**backing, shell::PtyChild::spawn(spawn));
+  AgentWindow& window = add_window(**backing, shell::PtyChild::spawn(spawn), setup.has_value());
   form_ = {};
   switch_to(&window);
   set_mode(Mode::Normal);
@@ -239,6 +242,7 @@ void Multiplexer::sweep_closed_windows() {
   bool removed = false;
   std::string note;  // for the panel, once the window in front is settled
   bool note_is_error = false;
+  int closed_front = 0;  // the number of the window in front, if it closed
   for (auto it = windows_.begin(); it != windows_.end();) {
     AgentWindow& window = **it;
     if (!window.ended() || !closing_.count(window.number())) {
@@ -252,19 +256,20 @@ void Multiplexer::sweep_closed_windows() {
       note = removal ? "removed worktree " + path + " (branch kept)" : "worktree kept: " + removal.error().message;
       note_is_error = !removal;
     }
-    if (current_ == &window) current_ = nullptr;
+    if (current_ == &window) {
+      closed_front = window.number();
+      current_ = nullptr;
+    }
     it = windows_.erase(it);
     removed = true;
   }
   if (windows_.empty() || all_ended()) return finish();
   if (!current_) {
-    // The closed window's neighbour comes to the front, as in tmux.
+    // The window before the closed one comes to the front (the next when it was the first), as
+    // in tmux.
     AgentWindow* next = windows_.front().get();
     for (const auto& window : windows_)
-      if (!window->ended()) {
-        next = window.get();
-        break;
-      }
+      if (window->number() < closed_front) next = window.get();
     switch_to(next);
   }
   if (!note.empty()) {

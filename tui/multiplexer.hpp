@@ -74,7 +74,7 @@ class Multiplexer {
   };
 
   // Windows.
-  AgentWindow& add_window(WindowBacking& backing, Result<shell::PtyChild> child);
+  AgentWindow& add_window(WindowBacking& backing, Result<shell::PtyChild> child, bool setting_up = false);
   WindowListener window_listener();
   int free_window_number() const;
   void switch_to(AgentWindow* window);

@@ -74,6 +74,7 @@ std::vector<PanelLine> TaskQueueSection::lines() const {
 
 std::string window_state_text(const WindowSummary& window) {
   switch (window.state) {
+    case WindowSummary::State::SettingUp: return "setting up its worktree";
     case WindowSummary::State::Running: return "running";
     case WindowSummary::State::Waiting: return "waiting for you";
     case WindowSummary::State::Exited: return "exited " + std::to_string(window.exit_code);

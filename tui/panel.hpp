@@ -69,7 +69,7 @@ struct WindowSummary {
   int number = 0;
   std::string agent;
   std::string task_id;  // empty: no task
-  enum class State : unsigned char { Running, Waiting, Exited, Failed } state = State::Running;
+  enum class State : unsigned char { SettingUp, Running, Waiting, Exited, Failed } state = State::Running;
   int exit_code = 0;
   bool current = false;
   bool unread_output = false;  // output since the user last looked

@@ -26,6 +26,11 @@ class WindowBacking {
   virtual ~WindowBacking() = default;
   // The agent's command, environment and directory; the size is the TUI's.
   virtual const shell::SpawnOptions& spawn() const = 0;
+  // What runs in the window before the agent (a new worktree's setup command), or nothing. The
+  // session starts only once it succeeded, so that what it did is not the agent's change.
+  virtual std::optional<shell::SpawnOptions> setup() const { return std::nullopt; }
+  // The setup succeeded: the session starts; tap() and spawn() are the agent's from now on.
+  virtual void setup_succeeded() {}
   virtual std::string agent_name() const = 0;
   virtual shell::SessionTap* tap() = 0;  // null when not recording
   virtual TaskDesk* desk() = 0;          // null without a tracker

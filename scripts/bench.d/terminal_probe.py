@@ -2,6 +2,8 @@
 """Measurements that need a terminal of our own: run a command on a PTY we hold, then
   latency N          type N keys into `cat`, 30 ms apart (three times a very fast typist), each
                      waiting for its echo; print p50 p99 in ms
+  latency-hidden N   the same in sddsh's window 1, first alone, then with two more windows
+                     (prefix c) printing at full speed, hidden; print p50 p99 alone, p50 p99 with
   idle SECONDS       let it sit; print CPU % and context switches per second of the command's
                      process (an upper bound of its wake-ups: writes to the PTY count too)
   rss SECONDS        print the resident memory (MB) of the command's process once its output has
@@ -45,10 +47,8 @@ def answer_queries(fd, seconds):
             if b"\x1b[c" in data:
                 os.write(fd, b"\x1b[?62;22c")
 
-def latency(n, argv):
-    pid, fd = spawn(argv)
-    answer_queries(fd, 1.0)
-    drain(fd)
+def echo_samples(fd, n):
+    """Milliseconds from each of n keys to its echo."""
     samples = []
     for i in range(n):
         ch = bytes([ord("a") + i % 26])
@@ -57,9 +57,60 @@ def latency(n, argv):
         read_until(fd, ch, 5.0)
         samples.append((time.perf_counter() - t0) * 1000)
         drain(fd, 0.03)  # the gap between two keystrokes; whatever else is drawn meanwhile is read
-    os.kill(pid, signal.SIGKILL)
     samples.sort()
-    print("%.2f %.2f" % (samples[len(samples) // 2], samples[int(len(samples) * 0.99) - 1]))
+    return samples[len(samples) // 2], samples[int(len(samples) * 0.99) - 1]
+
+def latency(n, argv):
+    pid, fd = spawn(argv)
+    answer_queries(fd, 1.0)
+    drain(fd)
+    p50, p99 = echo_samples(fd, n)
+    os.kill(pid, signal.SIGKILL)
+    print("%.2f %.2f" % (p50, p99))
+
+def processes_with_argument(argument):
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                if argument.encode() in f.read().split(b"\0"):
+                    found.append(int(name))
+        except (OSError, ValueError):
+            pass
+    return found
+
+def open_printing_window(fd, line):
+    """sddsh's prefix c: the new-window dialog, its command (the one sddsh started with) erased and
+    replaced by `yes LINE`; back once that window's printer runs (it is in front then)."""
+    os.write(fd, b"\x1dc" + b"\x7f" * 64 + b"yes '" + line.encode() + b"'\r")
+    end = time.monotonic() + 10
+    while not processes_with_argument(line):
+        if time.monotonic() > end:
+            raise TimeoutError("no window printing " + line)
+        drain(fd, 0.02)
+
+def terminate(pid, fd):
+    os.kill(pid, signal.SIGTERM)  # sddsh ends every window's agent and finishes their sessions
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return
+        drain(fd, 0.05)
+    os.kill(pid, signal.SIGKILL)
+
+def latency_hidden(n, argv):
+    pid, fd = spawn(argv)
+    answer_queries(fd, 1.0)
+    drain(fd)
+    alone = echo_samples(fd, n)
+    # Two windows of build-log-like lines, the second in front once opened.
+    open_printing_window(fd, "second window: compiling the first translation unit of a long build")
+    open_printing_window(fd, "third window, printing too: warning about an unused variable here")
+    os.write(fd, b"\x1d1")  # back to window 1; the others go on printing, hidden
+    drain(fd)
+    printing = echo_samples(fd, n)
+    terminate(pid, fd)
+    print("%.2f %.2f %.2f %.2f" % (alone + printing))
 
 def proc_stat(pid):
     with open("/proc/%d/stat" % pid) as f:
@@ -91,5 +142,6 @@ def rss(quiet, argv):
 if __name__ == "__main__":
     mode, arg, sep, *argv = sys.argv[1:]
     assert sep == "--", __doc__
-    {"latency": lambda: latency(int(arg), argv), "idle": lambda: idle(float(arg), argv),
+    {"latency": lambda: latency(int(arg), argv), "latency-hidden": lambda: latency_hidden(int(arg), argv),
+     "idle": lambda: idle(float(arg), argv),
      "rss": lambda: rss(float(arg), argv)}[mode]()

@@ -11,6 +11,7 @@
 #include "agents.hpp"
 #include "harness.hpp"
 #include "model_server.hpp"
+#include "task_repository.hpp"
 
 using namespace sddsh::e2e;
 using nlohmann::json;
@@ -19,50 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 // Cleanup races with sddsh processes still closing their files: never a test failure.
 std::error_code ignored;
-}  // namespace
-
-namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-std::string make_temp_dir(const std::string& tag) {
-  std::string tmpl = "/tmp/sddsh-tasks-" + tag + "-XXXXXX";
-  return mkdtemp(tmpl.data());
-}
-
-constexpr const char* kGit = "git -c user.name=t -c user.email=t@example.com ";
-
-// A repository; its store (and tracker) is under .git/sddsh.
-std::string make_repository() {
-  const std::string dir = make_temp_dir("repo");
-  auto r = run_piped({"sh", "-c", "cd " + shell_quote(dir) + " && git init -q -b main . && echo base > README && " +
-                                      kGit + "add -A && " + kGit + "commit -qm init"});
-  EXPECT_EQ(exit_code(r.status), 0) << r.err;
-  return dir;
-}
-
-// sddsh in `dir` with the store of that repository (not the harness's scratch store).
-std::string sddsh_in(const std::string& dir, const std::string& args) {
-  return "cd " + shell_quote(dir) + " && exec env -u SDDSH_STORE SDDSH_ACTOR=tester " + shell_quote(sddsh_binary()) +
-         " " + args;
-}
-
-json run_json(const std::string& dir, const std::string& args) {
-  auto r = run_piped({"sh", "-c", sddsh_in(dir, args)});
-  EXPECT_EQ(exit_code(r.status), 0) << args << "\n" << r.err;
-  return json::parse(r.out, nullptr, false);
-}
-
-std::string add_task(const std::string& dir, const std::string& title, int priority) {
-  json task = run_json(dir, "task add " + shell_quote(title) + " --priority " + std::to_string(priority) + " --json");
-  return task.value("id", "");
-}
-
-json session_of(const std::string& dir) { return run_json(dir, "show --json last"); }
-
 }  // namespace
 
 TEST(TaskSession, StartingAndFinishingTasksSplitsTheSessionIntoSegments) {

@@ -68,7 +68,7 @@ class TestLauncher final : public WindowLauncher {
   std::vector<std::unique_ptr<TestBacking>> backings;
 };
 
-class MultiplexerTest : public ::testing::Test {
+class WindowLifecycle : public ::testing::Test {
  protected:
   void start(std::vector<std::string> first_argv, bool panel = true) {
     ASSERT_EQ(::pipe(input_), 0);
@@ -154,14 +154,14 @@ class MultiplexerTest : public ::testing::Test {
   std::unique_ptr<Multiplexer> mux_;
 };
 
-TEST_F(MultiplexerTest, TheOnlyWindowEndingEndsSddshWithItsAgentsCode) {
+TEST_F(WindowLifecycle, TheOnlyWindowEndingEndsSddshWithItsAgentsCode) {
   start({"sh", "-c", "exit 3"});
   ASSERT_TRUE(run_until([&] { return mux_->done(); }, 10s));
   EXPECT_EQ(mux_->exit_code(), 3);
   EXPECT_EQ(launcher_.backings[0]->finished_with, 3);
 }
 
-TEST_F(MultiplexerTest, PrefixCOpensTheDefaultCommandInFrontAndNumbersSwitch) {
+TEST_F(WindowLifecycle, PrefixCOpensTheDefaultCommandInFrontAndNumbersSwitch) {
   start({"sh"});
   type("echo first-window\r");
   ASSERT_TRUE(run_until([&] { return pane_shows_line("first-window"); }, 10s)) << frame();
@@ -196,7 +196,7 @@ TEST_F(MultiplexerTest, PrefixCOpensTheDefaultCommandInFrontAndNumbersSwitch) {
   EXPECT_EQ(mux_->mode(), Multiplexer::Mode::Normal);
 }
 
-TEST_F(MultiplexerTest, AHiddenWindowKeepsItsScreenCurrentAndIsMarkedUnread) {
+TEST_F(WindowLifecycle, AHiddenWindowKeepsItsScreenCurrentAndIsMarkedUnread) {
   start({"sh"});
   open_window();
   ASSERT_EQ(current_number(), 2);
@@ -211,7 +211,7 @@ TEST_F(MultiplexerTest, AHiddenWindowKeepsItsScreenCurrentAndIsMarkedUnread) {
   EXPECT_FALSE(mux_->summaries()[1].unread_output) << "seen now";
 }
 
-TEST_F(MultiplexerTest, ABellInAHiddenWindowMarksItAndCountsItAsWaiting) {
+TEST_F(WindowLifecycle, ABellInAHiddenWindowMarksItAndCountsItAsWaiting) {
   start({"sh"});
   open_window();
   type("sleep 0.5; printf '\\a'\r");
@@ -229,7 +229,7 @@ TEST_F(MultiplexerTest, ABellInAHiddenWindowMarksItAndCountsItAsWaiting) {
   EXPECT_EQ(mux_->summaries()[1].state, WindowSummary::State::Running);
 }
 
-TEST_F(MultiplexerTest, QuietAfterATurnMeansWaiting) {
+TEST_F(WindowLifecycle, QuietAfterATurnMeansWaiting) {
   start({"sh"});
   type("echo answered\r");
   ASSERT_TRUE(run_until([&] { return pane_shows_line("answered"); }, 10s));
@@ -240,7 +240,7 @@ TEST_F(MultiplexerTest, QuietAfterATurnMeansWaiting) {
       << status_line();
 }
 
-TEST_F(MultiplexerTest, AnExitedWindowStaysUntilClosed) {
+TEST_F(WindowLifecycle, AnExitedWindowStaysUntilClosed) {
   start({"sh"});
   open_window("false");
   ASSERT_TRUE(run_until([&] { return mux_->summaries()[1].state == WindowSummary::State::Exited; }, 10s));
@@ -255,7 +255,7 @@ TEST_F(MultiplexerTest, AnExitedWindowStaysUntilClosed) {
   EXPECT_TRUE(launcher_.backings[1]->finished_with.has_value());
 }
 
-TEST_F(MultiplexerTest, ClosingARunningWindowAsksThenEndsItsAgent) {
+TEST_F(WindowLifecycle, ClosingARunningWindowAsksThenEndsItsAgent) {
   start({"sh"});
   open_window();
   type(std::string(kPrefix) + "&");
@@ -273,7 +273,7 @@ TEST_F(MultiplexerTest, ClosingARunningWindowAsksThenEndsItsAgent) {
   EXPECT_EQ(current_number(), 2);
 }
 
-TEST_F(MultiplexerTest, AWindowWhoseAgentCannotStartSaysWhyAndStays) {
+TEST_F(WindowLifecycle, AWindowWhoseAgentCannotStartSaysWhyAndStays) {
   start({"sh"});
   open_window("no-such-agent-for-sddsh");
   ASSERT_EQ(window_count(), 2u);
@@ -287,7 +287,7 @@ TEST_F(MultiplexerTest, AWindowWhoseAgentCannotStartSaysWhyAndStays) {
   ASSERT_TRUE(run_until([&] { return window_count() == 1; }, 5s));
 }
 
-TEST_F(MultiplexerTest, SigtermEndsEveryAgentAndSddshTakesTheFirstWindowsCode) {
+TEST_F(WindowLifecycle, SigtermEndsEveryAgentAndSddshTakesTheFirstWindowsCode) {
   start({"sh"});
   open_window();
   open_window();
@@ -298,7 +298,7 @@ TEST_F(MultiplexerTest, SigtermEndsEveryAgentAndSddshTakesTheFirstWindowsCode) {
   for (const auto& backing : launcher_.backings) EXPECT_EQ(backing->finished_with, 128 + SIGTERM);
 }
 
-TEST_F(MultiplexerTest, QuitEndsEveryWindow) {
+TEST_F(WindowLifecycle, QuitEndsEveryWindow) {
   start({"sh"});
   open_window();
   type(std::string(kPrefix) + "q");
@@ -308,7 +308,7 @@ TEST_F(MultiplexerTest, QuitEndsEveryWindow) {
   EXPECT_EQ(mux_->exit_code(), 128 + SIGHUP);
 }
 
-TEST_F(MultiplexerTest, AResizeReachesHiddenWindowsToo) {
+TEST_F(WindowLifecycle, AResizeReachesHiddenWindowsToo) {
   start({"sh"}, /*panel=*/false);
   open_window();
   size_ = {20, 90, 0, 0};
@@ -321,7 +321,7 @@ TEST_F(MultiplexerTest, AResizeReachesHiddenWindowsToo) {
   ASSERT_TRUE(run_until([&] { return pane_shows_line("19 90"); }, 10s)) << frame();
 }
 
-TEST_F(MultiplexerTest, TheNewWindowDialogCanBeCancelled) {
+TEST_F(WindowLifecycle, TheNewWindowDialogCanBeCancelled) {
   start({"sh"});
   type(std::string(kPrefix) + "c");
   EXPECT_TRUE(frame_shows("command   sh")) << frame();
