@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <wordexp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -163,7 +164,7 @@ void AgentSession::open_desk() {
 // session's task all the same (it may live in another tracker).
 Result<void> AgentSession::claim_task() {
   const std::string& id = *spec_.task_id;
-  auto tracker = open_tracker(options_.ca_file);
+  auto tracker = open_tracker(options_.ca_file, /*interactive=*/true);  // the agent waits on it
   if (!tracker) {
     warn("no task queue: " + tracker.error().message);
   } else {
@@ -327,6 +328,9 @@ void AgentSession::wrap_up() {
     std::fprintf(stderr, "sddsh: warning: the recording of session %s is incomplete:\n",
                  recorder_->record().id.substr(0, 8).c_str());
     for (const auto& problem : problems) std::fprintf(stderr, "sddsh:   %s\n", problem.c_str());
+    // The last session.json did not make it to disk: the bundle still reads "running".
+    if (std::any_of(problems.begin(), problems.end(), [](const std::string& p) { return p.starts_with("session.json"); }))
+      std::fprintf(stderr, "sddsh: `sddsh recover` finishes the bundle once the store has room again\n");
   }
   if (uploader_) {
     // The last segment is packed, and sent if the tracker answers in time.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -16,6 +17,7 @@
 #include "app/session_text.hpp"
 #include "app/terminal_answers.hpp"
 #include "app/upload_packer.hpp"
+#include "recorder/cast_reader.hpp"
 #include "recorder/conversation_builder.hpp"
 #include "recorder/redaction.hpp"
 #include "recorder/store.hpp"
@@ -320,7 +322,17 @@ int run_export(const ExportCommand& command) {
           return fail(written.error().message);
         return 0;
       }
+      // Only whole events go out: a damaged cast is exported up to its last good line.
+      auto reader = recorder::CastReader::open(cast);
+      if (!reader) return fail(reader.error().message);
+      while (reader->next()) {
+      }
       text = read_file(cast);
+      if (reader->problem()) {
+        text.resize(std::min<std::size_t>(text.size(), reader->valid_bytes()));
+        std::fprintf(stderr, "sddsh: warning: %s: %s; exported up to there\n", cast.c_str(),
+                     reader->problem()->c_str());
+      }
       break;
     }
     case ExportCommand::Format::Json: {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 #include <memory>
 #include <set>
 
@@ -265,10 +266,18 @@ int add_task(Tracker& tracker, const TaskCommand& command) {
 
 }  // namespace
 
-Result<std::unique_ptr<Tracker>> open_tracker(const std::string& ca_file) {
+const tracker::RetryPolicy kInteractiveRetryPolicy{.max_attempts = 2,
+                                                  .first_backoff = std::chrono::milliseconds(100),
+                                                  .max_backoff = std::chrono::milliseconds(500),
+                                                  .connect_timeout = std::chrono::seconds(2),
+                                                  .request_timeout = std::chrono::seconds(5)};
+
+Result<std::unique_ptr<Tracker>> open_tracker(const std::string& ca_file, bool interactive) {
   auto remote = tracker::load_remote_config(ca_file);
   if (!remote) return Failure{remote.error()};
-  if (*remote) return std::unique_ptr<Tracker>(std::make_unique<tracker::RemoteTracker>(**remote));
+  if (*remote)
+    return std::unique_ptr<Tracker>(interactive ? std::make_unique<tracker::RemoteTracker>(**remote, kInteractiveRetryPolicy)
+                                                : std::make_unique<tracker::RemoteTracker>(**remote));
   auto store = this_store();
   if (!store) return Failure{store.error()};
   if (auto made = recorder::make_directories(store->root); !made) return Failure{made.error()};

@@ -5,13 +5,19 @@
 #include <string>
 
 #include "app/cli.hpp"
+#include "tracker-client/http_client.hpp"
 #include "tracker-client/tracker.hpp"
 
 namespace sddsh::app {
 
 // The remote tracker when one is configured (SDDSH_TRACKER_URL or the config file; `ca_file` is a
 // --ca-file option), else the local tracker of this directory's store, created on first use.
-Result<std::unique_ptr<tracker::Tracker>> open_tracker(const std::string& ca_file = {});
+// `interactive`: someone waits on it (an agent about to start, the TUI): a remote tracker that
+// does not answer fails within seconds (2 attempts, 2 s to connect, 5 s a request), not minutes.
+Result<std::unique_ptr<tracker::Tracker>> open_tracker(const std::string& ca_file = {}, bool interactive = false);
+
+// The retries of a tracker someone waits on.
+extern const tracker::RetryPolicy kInteractiveRetryPolicy;
 
 // Who claims: SDDSH_ACTOR, else git's user.name, else the login name.
 std::string current_actor();

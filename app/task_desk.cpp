@@ -13,13 +13,6 @@ constexpr std::size_t kQueueLimit = 50;
 // How often a remote queue is read when nothing asks sooner.
 constexpr std::chrono::seconds kRemoteQueuePeriod{10};
 
-// The TUI thread waits on these: fail fast and say so rather than freeze the screen.
-constexpr tracker::RetryPolicy kInteractivePolicy{.max_attempts = 2,
-                                                  .first_backoff = std::chrono::milliseconds(100),
-                                                  .max_backoff = std::chrono::milliseconds(500),
-                                                  .connect_timeout = std::chrono::seconds(2),
-                                                  .request_timeout = std::chrono::seconds(5)};
-
 tui::QueuedTask queued(const tracker::Task& task) {
   return {.id = task.id,
           .title = task.title,
@@ -51,7 +44,7 @@ Result<tracker::Tracker*> TrackerDesk::opened() {
   remote_ = *remote;
   if (tracker_) return tracker_.get();
   if (*remote) {
-    tracker_ = std::make_unique<tracker::RemoteTracker>(**remote, kInteractivePolicy);
+    tracker_ = std::make_unique<tracker::RemoteTracker>(**remote, kInteractiveRetryPolicy);
     return tracker_.get();
   }
   auto tracker = open_tracker(ca_file_);
@@ -62,7 +55,7 @@ Result<tracker::Tracker*> TrackerDesk::opened() {
 
 void TrackerDesk::read_remote_queue_in_background(const tracker::RemoteConfig& config) {
   // Its own client: a curl handle belongs to one thread.
-  auto reader = std::make_shared<tracker::RemoteTracker>(config, kInteractivePolicy);
+  auto reader = std::make_shared<tracker::RemoteTracker>(config, kInteractiveRetryPolicy);
   fetcher_ = std::make_unique<QueueFetcher>(
       [reader] { return reader->ready({.type = tracker::IssueType::Task, .limit = kQueueLimit}); },
       kRemoteQueuePeriod);

@@ -272,6 +272,7 @@ void Uploader::run() {
 
 void Uploader::work() {
   tracker::HttpClient http(remote_, options_.policy);
+  http.set_abort(abort_.get_token());  // stopping never waits out a hung server's timeouts
   {
     const auto left = pack_missing(store_, remote_, outbox_, *redactor_, options_.pack);
     std::lock_guard lock(mutex_);

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <filesystem>
 
 #include "recorder/bundle_diff.hpp"
 #include "recorder/cast_reader.hpp"
@@ -19,6 +21,21 @@ namespace sddsh::recorder {
 namespace {
 
 using Outcome = RecoverReport::Outcome;
+
+// A session killed between making its bundle and writing its first session.json recorded
+// nothing: the directory holds its lock and an empty diffs/, perhaps a session.json.tmp.
+bool died_while_starting(const std::string& bundle_dir) {
+  struct stat st {};
+  if (::stat((bundle_dir + "/session.json").c_str(), &st) == 0 || errno != ENOENT) return false;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(bundle_dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "lock" || name == "session.json.tmp") continue;
+    if (name == "diffs" && entry.is_directory(error) && std::filesystem::is_empty(entry.path(), error)) continue;
+    return false;
+  }
+  return !error;
+}
 
 // "turn 12: fix the bug" → 12 and "fix the bug".
 bool parse_turn_marker(const std::string& label, int& index, std::string& prompt) {
@@ -140,6 +157,11 @@ RecoverReport recover_bundle(const std::string& bundle_dir, std::uint64_t max_sn
   if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
     return {report.id, Outcome::Running, "still recording"};
   auto loaded = load_session_record(bundle_dir);
+  if (!loaded && died_while_starting(bundle_dir)) {
+    std::error_code error;
+    std::filesystem::remove_all(bundle_dir, error);
+    if (!error) return {report.id, Outcome::Recovered, "died while starting, nothing recorded: removed"};
+  }
   if (!loaded) return {report.id, Outcome::Failed, loaded.error().message};
   SessionRecord record = std::move(*loaded);
   if (record.status != SessionRecord::Status::Running)

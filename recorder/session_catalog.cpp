@@ -3,14 +3,25 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace sddsh::recorder {
 
 namespace {
 
+// Ids have no '/': a name with one is a bundle's path (its session.json may be damaged).
 bool is_bundle_path(const std::string& name) {
   struct stat st {};
-  return name.find('/') != std::string::npos && ::stat((name + "/session.json").c_str(), &st) == 0;
+  return name.find('/') != std::string::npos && ::stat(name.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// A bundle whose session.json cannot be read is not in the catalog, yet it is the session the
+// user means: the reason it cannot be read is the answer, not "no such session".
+std::optional<Error> damaged_match(const Store& store, const std::string& prefix) {
+  for (const std::string& id : list_bundle_ids(store))
+    if (prefix == "last" || id.starts_with(prefix))
+      if (auto record = load_session_record(store.bundle_dir(id)); !record) return record.error();
+  return std::nullopt;
 }
 
 }  // namespace
@@ -43,16 +54,19 @@ Result<BundleEntry> find_session(const Store& store, const std::string& name) {
   }
   Catalog catalog = load_catalog(store);
   if (name == "last") {
-    if (catalog.sessions.empty())
-      return Failure{Error{0, "no sessions recorded in " + store.sessions_dir()}};
-    return std::move(catalog.sessions.front());
+    if (!catalog.sessions.empty()) return std::move(catalog.sessions.front());
+    if (auto damaged = damaged_match(store, name))
+      return Failure{Error{0, "no readable session in " + store.sessions_dir() + " (" + damaged->message + ")"}};
+    return Failure{Error{0, "no sessions recorded in " + store.sessions_dir()}};
   }
   std::vector<BundleEntry> matches;
   for (auto& entry : catalog.sessions)
     if (entry.record.id.starts_with(name)) matches.push_back(std::move(entry));
   if (matches.size() == 1) return std::move(matches.front());
-  if (matches.empty())
+  if (matches.empty()) {
+    if (auto damaged = damaged_match(store, name)) return Failure{*damaged};
     return Failure{Error{0, "no session matches '" + name + "' in " + store.sessions_dir()}};
+  }
   std::string ids;
   for (std::size_t i = 0; i < matches.size() && i < 5; ++i)
     ids += (i ? ", " : "") + matches[i].record.id.substr(0, 12);

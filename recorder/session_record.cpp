@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -29,9 +31,38 @@ json stat_json(const std::optional<DiffStat>& stat) {
   return {{"files", stat->files}, {"insertions", stat->insertions}, {"deletions", stat->deletions}};
 }
 
+// A file that session.json names lives in the bundle: a name that leads out of it (absolute, or
+// with a ".." part) is damage, read as no file rather than followed.
+std::string bundle_file_from(const json& j, const char* key) {
+  std::string name = j.value(key, "");
+  const std::filesystem::path path(name);
+  if (path.is_absolute()) return "";
+  for (const auto& part : path)
+    if (part == "..") return "";
+  return name;
+}
+
+// An integer field: a value that is not an integer T holds (2.5, 1e300, -1 for a count, "x") is
+// damage, read as the fallback. json's value() would convert 1e300 anyway: undefined behaviour.
+template <typename T>
+T integer_from(const json& j, const char* key, T fallback) {
+  const auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (it->is_number_unsigned()) {
+    const auto value = it->get<std::uint64_t>();
+    return std::in_range<T>(value) ? static_cast<T>(value) : fallback;
+  }
+  if (it->is_number_integer()) {
+    const auto value = it->get<std::int64_t>();
+    return std::in_range<T>(value) ? static_cast<T>(value) : fallback;
+  }
+  return fallback;
+}
+
 std::optional<DiffStat> stat_from(const json& j) {
   if (!j.is_object()) return std::nullopt;
-  return DiffStat{j.value("files", 0), j.value("insertions", 0), j.value("deletions", 0)};
+  return DiffStat{integer_from(j, "files", 0), integer_from(j, "insertions", 0),
+                  integer_from(j, "deletions", 0)};
 }
 
 std::optional<double> number_from(const json& j, const char* key) {
@@ -65,8 +96,8 @@ FileChangeRecord change_from(const json& j) {
   c.old_path = j.value("old_path", "");
   const std::string status = j.value("status", "M");
   c.status = status.empty() ? 'M' : status.front();
-  c.insertions = j.value("insertions", 0);
-  c.deletions = j.value("deletions", 0);
+  c.insertions = integer_from(j, "insertions", 0);
+  c.deletions = integer_from(j, "deletions", 0);
   c.binary = j.value("binary", false);
   return c;
 }
@@ -123,14 +154,14 @@ json turn_json(const TurnRecord& t) {
 
 TurnRecord turn_from(const json& j) {
   TurnRecord t;
-  t.index = j.value("index", 0);
+  t.index = integer_from(j, "index", 0);
   t.start = j.value("start", 0.0);
   t.end = number_from(j, "end");
   t.prompt = j.value("prompt", "");
   t.approximate = j.value("approximate", false);
   t.source = j.value("source", "heuristic");
   t.snapshot = j.value("snapshot", "");
-  t.diff = j.value("diff", "");
+  t.diff = bundle_file_from(j, "diff");
   if (auto it = j.find("stat"); it != j.end()) t.stat = stat_from(*it);
   t.files_touched = strings_from(j, "files_touched");
   return t;
@@ -150,7 +181,7 @@ json transcript_json(const TranscriptFileRecord& t) {
 }
 
 TranscriptFileRecord transcript_from(const json& j) {
-  return {j.value("source", ""), j.value("file", ""), j.value("bytes", std::uint64_t{0})};
+  return {j.value("source", ""), bundle_file_from(j, "file"), integer_from(j, "bytes", std::uint64_t{0})};
 }
 
 json conversation_json(const ConversationRecord& c) {
@@ -163,9 +194,9 @@ ConversationRecord conversation_from(const json& j) {
   return {j.value("source", ""),
           j.value("format", ""),
           j.value("agent_version", ""),
-          j.value("messages", std::size_t{0}),
-          j.value("unknown_records", std::size_t{0}),
-          j.value("bad_records", std::size_t{0})};
+          integer_from(j, "messages", std::size_t{0}),
+          integer_from(j, "unknown_records", std::size_t{0}),
+          integer_from(j, "bad_records", std::size_t{0})};
 }
 
 json segment_json(const TaskSegment& s) {
@@ -189,7 +220,7 @@ TaskSegment segment_from(const json& j) {
       if (turn.is_number_integer()) s.turns.push_back(turn.get<int>());
   s.start_snapshot = j.value("start_snapshot", "");
   s.end_snapshot = j.value("end_snapshot", "");
-  s.diff = j.value("diff", "");
+  s.diff = bundle_file_from(j, "diff");
   if (auto it = j.find("stat"); it != j.end()) s.stat = stat_from(*it);
   return s;
 }
@@ -216,36 +247,37 @@ SessionRecord record_from(const json& j) {
   r.argv = strings_from(j, "argv");
   r.cwd = j.value("cwd", "");
   r.hostname = j.value("hostname", "");
-  r.pid = j.value("pid", 0);
+  r.pid = integer_from(j, "pid", 0);
   r.started_at = j.value("started_at", "");
-  r.started_unix_ms = j.value("started_unix_ms", std::int64_t{0});
+  r.started_unix_ms = integer_from(j, "started_unix_ms", std::int64_t{0});
   r.ended_at = j.value("ended_at", "");
   r.duration = j.value("duration", 0.0);
   r.status = status_from(j.value("status", "running"));
   if (auto it = j.find("exit_code"); it != j.end() && it->is_number_integer())
     r.exit_code = it->get<int>();
   if (auto it = j.find("terminal"); it != j.end() && it->is_object()) {
-    r.cols = it->value("cols", 80);
-    r.rows = it->value("rows", 24);
+    r.cols = integer_from(*it, "cols", 80);
+    r.rows = integer_from(*it, "rows", 24);
   }
   r.input_recorded = j.value("input_recorded", true);
   if (auto it = j.find("agent_info"); it != j.end() && it->is_object()) r.agent_info = agent_from(*it);
   r.transcripts = array_from<TranscriptFileRecord>(j, "transcripts", transcript_from);
+  std::erase_if(r.transcripts, [](const TranscriptFileRecord& t) { return t.file.empty(); });
   if (auto it = j.find("conversation"); it != j.end() && it->is_object())
     r.conversation = conversation_from(*it);
   if (auto it = j.find("git"); it != j.end() && it->is_object()) r.git = git_from(*it);
   r.turns = array_from<TurnRecord>(j, "turns", turn_from);
   r.task_segments = array_from<TaskSegment>(j, "task_segments", segment_from);
   if (auto it = j.find("stats"); it != j.end() && it->is_object()) {
-    r.stats.output_bytes = it->value("output_bytes", std::uint64_t{0});
-    r.stats.input_bytes = it->value("input_bytes", std::uint64_t{0});
-    r.stats.cast_bytes = it->value("cast_bytes", std::uint64_t{0});
-    r.stats.events = it->value("events", std::uint64_t{0});
-    r.stats.dropped_bytes = it->value("dropped_bytes", std::uint64_t{0});
+    r.stats.output_bytes = integer_from(*it, "output_bytes", std::uint64_t{0});
+    r.stats.input_bytes = integer_from(*it, "input_bytes", std::uint64_t{0});
+    r.stats.cast_bytes = integer_from(*it, "cast_bytes", std::uint64_t{0});
+    r.stats.events = integer_from(*it, "events", std::uint64_t{0});
+    r.stats.dropped_bytes = integer_from(*it, "dropped_bytes", std::uint64_t{0});
   }
   if (auto it = j.find("diff"); it != j.end() && it->is_object()) {
     r.session_stat = stat_from(*it);
-    r.session_diff = it->value("patch", "");
+    r.session_diff = bundle_file_from(*it, "patch");
     r.session_changes = array_from<FileChangeRecord>(*it, "changes", change_from);
   }
   r.warnings = strings_from(j, "warnings");
@@ -320,9 +352,10 @@ Result<SessionRecord> parse_session_record(const std::string& text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object())
     return Failure{Error{0, "session.json is not valid JSON"}};
-  if (j.value("format", "") != kFormatName)
+  // Read without value(), which throws on a format that is not a string (or converts 1e300).
+  if (const auto format = j.find("format"); format == j.end() || *format != kFormatName)
     return Failure{Error{0, "session.json is not an sddsh session"}};
-  int version = j.value("version", 0);
+  const int version = integer_from(j, "version", 0);
   if (version < 1 || version > kSessionFormatVersion)
     return Failure{Error{0, "session.json has format version " + std::to_string(version) +
                                 "; this sddsh reads up to " +

@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <random>
-#include <thread>
 #include <utility>
 
 #include "sddsh_version.hpp"
@@ -89,6 +89,7 @@ struct Transfer {
   int source_fd = -1;
   std::uint64_t start = 0, length = 0, position = 0;
   const std::function<void(std::uint64_t)>* progress = nullptr;
+  const std::stop_token* abort = nullptr;  // requested: the transfer ends
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) noexcept {
@@ -167,6 +168,10 @@ int on_seek(void* user, curl_off_t offset, int origin) noexcept {
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t uploaded) noexcept {
   auto* transfer = static_cast<Transfer*>(user);
+  if (transfer->abort && transfer->abort->stop_requested()) {
+    transfer->failure = "aborted";
+    return 1;
+  }
   try {
     if (transfer->progress && *transfer->progress)
       (*transfer->progress)(static_cast<std::uint64_t>(uploaded));
@@ -330,6 +335,7 @@ struct HttpClient::State {
   RemoteConfig config;
   RetryPolicy policy;
   EasyHandle handle;
+  std::stop_token abort;
   std::mt19937_64 random{std::random_device{}()};
   char error_buffer[CURL_ERROR_SIZE] = {};
 
@@ -363,6 +369,12 @@ struct HttpClient::State {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+    if (abort.stop_possible()) {
+      transfer.abort = &abort;
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
   }
 
   // Big transfers have no total timeout: they fail when stalled for the low-speed window.
@@ -409,8 +421,8 @@ struct HttpClient::State {
     for (int attempt = 1;; ++attempt) {
       Attempt outcome = attempt_once();
       const bool failed = outcome.code != CURLE_OK;
-      const bool retry =
-          failed ? is_transient(outcome.code) : is_retried_status(outcome.response.status);
+      const bool retry = !abort.stop_requested() &&
+                         (failed ? is_transient(outcome.code) : is_retried_status(outcome.response.status));
       if (!retry || attempt >= policy.max_attempts) {
         if (failed) return transfer_failure(outcome, config, attempt);
         outcome.response.attempts = attempt;
@@ -443,7 +455,14 @@ void HttpClient::back_off(int attempt, std::chrono::milliseconds at_least) {
   const auto ceiling = backoff_ceiling(state_->policy, attempt);
   std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(0, ceiling.count());
   const auto wait = std::max(std::chrono::milliseconds(jitter(state_->random)), at_least);
-  std::this_thread::sleep_for(wait);
+  std::mutex mutex;
+  std::condition_variable_any woken;
+  std::unique_lock lock(mutex);
+  woken.wait_for(lock, state_->abort, wait, [] { return false; });  // ends early on abort
+}
+
+void HttpClient::set_abort(std::stop_token abort) {
+  state_->abort = std::move(abort);
 }
 
 Result<HttpResponse> HttpClient::request(std::string_view method, const std::string& path,
@@ -512,7 +531,7 @@ Result<HttpResponse> HttpClient::put_file_range(
   curl_easy_setopt(h, CURLOPT_SEEKDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, progress ? 0L : 1L);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, progress || state_->abort.stop_possible() ? 0L : 1L);
   Attempt attempt = state_->perform(transfer);
   if (attempt.code != CURLE_OK) return transfer_failure(attempt, state_->config, 1);
   return std::move(attempt.response);

@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,12 @@ class HttpClient {  // one CURL* easy handle (RAII), reused: keep-alive
   // Waits the backoff before attempt `attempt + 1` (full jitter; at least `at_least`). Used by
   // the uploader, which retries whole chunks itself.
   void back_off(int attempt, std::chrono::milliseconds at_least = {});
+
+  // Once `abort` is requested, every transfer of this client ends within about a second (curl
+  // calls its progress function at least that often, also while a server says nothing) and
+  // fails without a retry, and backoff waits end at once. Without it a hung server holds a
+  // request for its whole timeout, times the attempts.
+  void set_abort(std::stop_token abort);
 
  private:
   struct State;

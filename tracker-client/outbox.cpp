@@ -225,6 +225,8 @@ std::optional<SendError> send_entry(HttpClient& http, const OutboxEntry& entry,
   }
   counter.progress.file.clear();
   auto committed = put_session(http, manifest.upload_id, manifest.metadata);
+  if (!committed && counter.options.abort.stop_requested())
+    return SendError{SendFailure::Stopped, "stopped"};
   if (!committed) return SendError{classify(committed.error()), committed.error().message};
   return std::nullopt;
 }

@@ -275,3 +275,27 @@ TEST_F(ReplayCommandTest, ExportRedactRemovesSecretsAlsoSplitAcrossTwoEvents) {
     EXPECT_NE(text.find("[REDACTED:"), std::string::npos) << text;
   }
 }
+
+// A damaged cast is exported up to its last whole event, with a warning; one that is not a cast
+// at all is a one-line error. Never bytes that asciinema cannot read.
+TEST_F(ReplayCommandTest, ExportCastOfADamagedCastKeepsOnlyWholeEvents) {
+  const std::string dir = add_session("ffff6666-0000-4000-8000-000000000006", "sd-1", {"first\r\n", "second\r\n"});
+  const std::string whole = read_text(dir + "/terminal.cast");
+  const std::string out = store_ / "out.cast";
+  std::ofstream(dir + "/terminal.cast", std::ios::binary | std::ios::trunc) << whole.substr(0, whole.size() - 6);
+  ::testing::internal::CaptureStderr();
+  ASSERT_EQ(run_export({.session = "ffff", .format = ExportCommand::Format::Cast, .output = out}), 0);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  const std::string exported = read_text(out);
+  EXPECT_EQ(exported, whole.substr(0, whole.rfind('\n', whole.size() - 2) + 1)) << "all but the cut last event";
+  EXPECT_NE(exported.find("first"), std::string::npos);
+  EXPECT_NE(err.find("truncated; exported up to there"), std::string::npos) << err;
+  EXPECT_EQ(newlines(err), 1) << err;
+
+  std::ofstream(dir + "/terminal.cast", std::ios::binary | std::ios::trunc) << "\x01garbage\n[1.0, \"o\", \"x\"]\n";
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(run_export({.session = "ffff", .format = ExportCommand::Format::Cast, .output = out}), 1);
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("not an asciicast v2 file"), std::string::npos) << err;
+  EXPECT_EQ(newlines(err), 1) << err;
+}

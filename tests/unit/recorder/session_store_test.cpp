@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "recorder/background.hpp"
+#include "recorder/recover.hpp"
 #include "recorder/session_catalog.hpp"
 #include "recorder/session_record.hpp"
 #include "recorder/store.hpp"
@@ -84,6 +86,33 @@ TEST(SessionRecord, RejectsWhatItCannotRead) {
   // Wrong types in known fields are defaults, not crashes.
   auto odd = parse_session_record(R"({"format":"sddsh-session","version":1,"turns":[{"index":"x"}],"git":5})");
   EXPECT_FALSE(odd.has_value() && odd->git.has_value());
+}
+
+// Found by session_record_fuzz: a format that is not a string threw out of the parser, and a
+// number out of an integer field's range (1e79 as a count) was undefined behaviour.
+TEST(SessionRecord, FieldsOfTheWrongShapeNeitherThrowNorOverflow) {
+  EXPECT_FALSE(parse_session_record(R"({"format":[]})"));
+  EXPECT_FALSE(parse_session_record(R"({"format":"sddsh-session","version":1e300})"));
+  auto odd = parse_session_record(
+      R"({"format":"sddsh-session","version":1,"pid":1e300,"started_unix_ms":-1e300,)"
+      R"("terminal":{"cols":1e20,"rows":2.5},"stats":{"output_bytes":-1,"events":1e79},)"
+      R"("conversation":{"unknown_records":1e79},"turns":[{"index":4294967296,"stat":{"files":1e300}}],)"
+      R"("transcripts":[{"file":"t.jsonl","bytes":"x"}]})");
+  ASSERT_TRUE(odd.has_value());
+  EXPECT_EQ(odd->pid, 0);
+  EXPECT_EQ(odd->started_unix_ms, 0);
+  EXPECT_EQ(odd->cols, 80);
+  EXPECT_EQ(odd->rows, 24);
+  EXPECT_EQ(odd->stats.output_bytes, 0u);
+  EXPECT_EQ(odd->stats.events, 0u);
+  ASSERT_TRUE(odd->conversation.has_value());
+  EXPECT_EQ(odd->conversation->unknown_records, 0u);
+  ASSERT_EQ(odd->turns.size(), 1u);
+  EXPECT_EQ(odd->turns[0].index, 0);
+  ASSERT_TRUE(odd->turns[0].stat.has_value());
+  EXPECT_EQ(odd->turns[0].stat->files, 0);
+  ASSERT_EQ(odd->transcripts.size(), 1u);
+  EXPECT_EQ(odd->transcripts[0].bytes, 0u);
 }
 
 TEST(SessionRecord, InvalidUtf8InAPromptIsReplacedNotThrown) {
@@ -186,4 +215,67 @@ TEST(WriteFileAtomically, ReplacesWholeOrNotAtAll) {
   auto failed = write_file_atomically(dir + "/missing/f", "x");
   ASSERT_FALSE(failed);
   EXPECT_NE(failed.error().message.find("No such file"), std::string::npos);
+}
+
+// Files named in session.json are read from the bundle: names that lead out of it are damage.
+TEST(SessionRecord, FileNamesThatLeaveTheBundleAreDropped) {
+  SessionRecord r = sample_record("3f2a9c1d-0000-4000-8000-000000000003", 0);
+  r.turns[0].diff = "../../../../etc/passwd";
+  r.task_segments[0].diff = "diffs/../../x.patch";
+  r.session_diff = "/etc/shadow";
+  r.transcripts = {{"/home/u/.claude/t.jsonl", "/etc/passwd", 1}, {"/home/u/t2.jsonl", "transcript/t2.jsonl", 2}};
+  auto back = parse_session_record(to_json_text(r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->turns[0].diff, "");
+  EXPECT_EQ(back->task_segments[0].diff, "");
+  EXPECT_EQ(back->session_diff, "");
+  ASSERT_EQ(back->transcripts.size(), 1u);
+  EXPECT_EQ(back->transcripts[0].file, "transcript/t2.jsonl");
+  // The names sddsh writes come through.
+  auto good = parse_session_record(to_json_text(sample_record("3f2a9c1d-0000-4000-8000-000000000004", 0)));
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->turns[0].diff, "diffs/turn-0001.patch");
+  EXPECT_EQ(good->session_diff, "diffs/session.patch");
+}
+
+// A bundle whose session.json is damaged, named by its id (or as the only one, by "last"): the
+// error says what is wrong with it, not that there is no such session.
+TEST(Catalog, ADamagedBundleNamedByItsIdSaysWhatIsWrong) {
+  Store store{temp_dir(), false};
+  const std::string id = "cccc4444-0000-4000-8000-000000000004";
+  ASSERT_TRUE(make_directories(store.bundle_dir(id)));
+  std::ofstream(store.bundle_dir(id) + "/session.json") << "{broken";
+  for (const std::string& name : {std::string("cccc"), std::string("last"), store.bundle_dir(id)}) {
+    auto found = find_session(store, name);
+    ASSERT_FALSE(found) << name;
+    EXPECT_NE(found.error().message.find("session.json is not valid JSON"), std::string::npos)
+        << name << ": " << found.error().message;
+  }
+  fs::remove(store.bundle_dir(id) + "/session.json");
+  auto missing = find_session(store, store.bundle_dir(id));
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("session.json: No such file"), std::string::npos) << missing.error().message;
+  EXPECT_NE(find_session(store, "dddd").error().message.find("no session matches 'dddd'"), std::string::npos);
+}
+
+// kill -9 between making a bundle and writing its first session.json leaves a lock and an empty
+// diffs/: nothing was recorded, so recover removes it. Anything more is kept and reported.
+TEST(Recover, ABundleThatDiedWhileStartingIsRemovedOthersAreKept) {
+  Store store{temp_dir(), false};
+  const std::string empty = store.bundle_dir("aaaa0000-0000-4000-8000-000000000001");
+  const std::string kept = store.bundle_dir("bbbb0000-0000-4000-8000-000000000002");
+  for (const auto& dir : {empty, kept}) {
+    ASSERT_TRUE(make_directories(dir + "/diffs"));
+    std::ofstream(dir + "/lock");
+  }
+  std::ofstream(kept + "/terminal.cast") << "{\"version\": 2, \"width\": 80, \"height\": 24}\n";
+  auto reports = recover_store(store, 1 << 20);
+  ASSERT_EQ(reports.size(), 2u);
+  std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  EXPECT_EQ(reports[0].outcome, RecoverReport::Outcome::Recovered);
+  EXPECT_NE(reports[0].detail.find("nothing recorded"), std::string::npos) << reports[0].detail;
+  EXPECT_FALSE(fs::exists(empty));
+  EXPECT_EQ(reports[1].outcome, RecoverReport::Outcome::Failed);
+  EXPECT_NE(reports[1].detail.find("session.json"), std::string::npos) << reports[1].detail;
+  EXPECT_TRUE(fs::exists(kept + "/terminal.cast"));
 }

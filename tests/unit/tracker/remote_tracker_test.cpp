@@ -451,6 +451,36 @@ TEST_F(RemoteTrackerFaultTest, EveryAttemptTimingOutFails) {
       << failed.error().message;
 }
 
+// A server that takes a request and says nothing: once the client's abort is requested, the
+// request ends within about a second (curl's progress calls), without a retry, and a backoff
+// wait ends at once. The uploader relies on this to stop on time (its grace, then "queued").
+TEST_F(RemoteTrackerFaultTest, AnAbortEndsAHungRequestAndTheBackoffAtOnce) {
+  RetryPolicy patient = fast_policy();
+  patient.request_timeout = 30000ms;
+  HttpClient http(server.config("alpha", alice_token), patient);
+  std::stop_source abort;
+  http.set_abort(abort.get_token());
+  server->delay_next_requests(1, 4000ms);
+  const auto started = std::chrono::steady_clock::now();
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(300ms);  // the request is under way by then
+    abort.request_stop();
+  });
+  auto reply = http.request("GET", http.project_path() + "/tasks");
+  const auto took = std::chrono::steady_clock::now() - started;
+  aborter.join();
+  ASSERT_FALSE(reply);
+  EXPECT_NE(reply.error().message.find("aborted"), std::string::npos) << reply.error().message;
+  EXPECT_LT(took, 2500ms) << "the hung request outlived the abort";
+  const auto backoff_started = std::chrono::steady_clock::now();
+  RetryPolicy slow = patient;
+  slow.first_backoff = slow.max_backoff = 20000ms;
+  HttpClient waiting(server.config("alpha", alice_token), slow);
+  waiting.set_abort(abort.get_token());
+  waiting.back_off(3, 20000ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - backoff_started, 1000ms);
+}
+
 class SessionUploadTest : public RemoteTrackerTest {
  protected:
   TempDir files;
