@@ -12,6 +12,10 @@ namespace {
 constexpr std::array kMouseModes{9, 1000, 1001, 1002, 1003, 1005, 1006, 1015, 1016, 1007};
 constexpr std::size_t kMaxSequence = 64;  // longer CSI sequences are not ours to follow
 
+// Terminals keep a few entries of the kitty keyboard stack; counting far past that only risks
+// overflow (a pop of more than were pushed empties it anyway).
+constexpr int kMaxKittyDepth = 1 << 16;
+
 int parse_int(std::string_view text, int fallback) {
   int value = fallback;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -77,9 +81,12 @@ void ModeTracker::on_csi_final(char c) {
       seq = semi == std::string_view::npos ? std::string_view{} : seq.substr(semi + 1);
     }
   } else if (c == 'u' && prefix == '>') {
-    ++kitty_keyboard_depth_;
+    kitty_keyboard_depth_ = std::min(kitty_keyboard_depth_ + 1, kMaxKittyDepth);
   } else if (c == 'u' && prefix == '<') {
-    kitty_keyboard_depth_ = std::max(0, kitty_keyboard_depth_ - parse_int(seq.substr(1), 1));
+    // A count below 1 pops the default one: "CSI < -2000000000 u" made the depth overflow
+    // (found by fuzzing).
+    const int count = std::max(1, parse_int(seq.substr(1), 1));
+    kitty_keyboard_depth_ = std::max(0, kitty_keyboard_depth_ - count);
   } else if (c == 'u' && prefix == '=') {
     kitty_flags_set_ = parse_int(seq.substr(1), 0) != 0;
   } else if (c == 'm' && prefix == '>' && seq.starts_with(">4")) {

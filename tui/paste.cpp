@@ -34,13 +34,25 @@ std::size_t marker_prefix_at_end(std::string_view text) {
   return 0;
 }
 
+// How much of the end of `text` to hold for the next chunk: the end that could begin a marker,
+// and again the end before it, until what is sent ends in no marker's start. Otherwise, when the
+// held part turns into a marker and goes, what was sent meets the chunk after it: "1\e[201",
+// "\e[201", "~~" sent "1", "\e[201", "~", and the agent got "1\e[201~" (found by fuzzing).
+std::size_t held_length(std::string_view text) {
+  std::size_t held = 0;
+  while (const std::size_t more = marker_prefix_at_end(text.substr(0, text.size() - held))) {
+    held += more;
+  }
+  return held;
+}
+
 }  // namespace
 
 std::string PasteSanitizer::filter(std::string_view chunk) {
   std::string text = std::move(held_);
   text += chunk;
   strip_markers(text);
-  const std::size_t hold = marker_prefix_at_end(text);
+  const std::size_t hold = held_length(text);
   held_.assign(text, text.size() - hold, hold);
   text.resize(text.size() - hold);
   return text;

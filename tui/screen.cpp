@@ -125,6 +125,7 @@ class Screen::FilterSink final : public VtFilterSink {
   }
   void reply(std::string_view bytes) override { screen_.reply(bytes); }
   void event(const VtEvent& event) override { screen_.on_vt_event(event); }
+  bool can_repeat() const override { return screen_.hidden_vt_.last_glyph.width > 0; }
 
  private:
   Screen& screen_;

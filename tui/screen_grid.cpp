@@ -59,6 +59,18 @@ void Screen::rotate_full_screen(int downward) {
 
 void Screen::move_rect(int dest_row, int dest_col, int src_row, int src_col, int height,
                        int width) {
+  // libvterm may reach outside the grid: a double-width line on a one-column screen leaves its
+  // cursor at column -1, and a glyph inserted there moves cells from column -1 (found by
+  // screen_fuzz). Only cells whose source and destination are both on the grid move.
+  const int skip_cols = std::max({0, -src_col, -dest_col});
+  const int skip_rows = std::max({0, -src_row, -dest_row});
+  src_col += skip_cols;
+  dest_col += skip_cols;
+  src_row += skip_rows;
+  dest_row += skip_rows;
+  width = std::min({width - skip_cols, cols_ - src_col, cols_ - dest_col});
+  height = std::min({height - skip_rows, rows_ - src_row, rows_ - dest_row});
+  if (width <= 0 || height <= 0) return;
   auto move_one = [&](int i) {
     row_line(dest_row + i).copy_from(row_line(src_row + i), src_col, dest_col, width);
     mark_dirty(dest_row + i);

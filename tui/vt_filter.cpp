@@ -106,6 +106,36 @@ bool is_unfinished_utf8(std::string_view tail) {
          unfinished_utf8_length(tail) == tail.size();
 }
 
+// U+0080..U+009F, the C1 controls, as UTF-8: 0xC2 and then 0x80..0x9F, maybe with C0 controls
+// (or DEL) in between, as libvterm's decoder keeps a character across them. 0.1.4 draws such a
+// character as a glyph of width -1: the cursor steps back, past column 0, and in insert mode the
+// line shifts left of it (a read before the row's cells, found by screen_fuzz). Each becomes
+// U+FFFD, which also leaves the decoder where the C1 left it.
+bool is_c1_continuation(char c) {
+  return static_cast<unsigned char>(c) >= 0x80 && static_cast<unsigned char>(c) < 0xa0;
+}
+
+std::string c1_replaced(std::string_view text) {
+  static constexpr std::string_view kReplacement = "\xef\xbf\xbd";
+  std::string out;
+  out.reserve(text.size() + kReplacement.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t next = i + 1;
+    if (text[i] == '\xc2') {
+      while (next < text.size() && (is_c0(text[next]) || text[next] == '\x7f')) ++next;
+    }
+    if (text[i] == '\xc2' && next < text.size() && is_c1_continuation(text[next])) {
+      out += text.substr(i + 1, next - i - 1);  // the controls, obeyed as ever
+      out += kReplacement;
+      i = next + 1;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
 bool draws_something(std::string_view text) {
   return std::ranges::any_of(
       text, [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '\x7f'; });
@@ -186,6 +216,11 @@ std::size_t VtFilter::pass_text(std::string_view bytes, std::size_t pos, VtFilte
 }
 
 void VtFilter::send_text(std::string_view span, VtFilterSink& sink) {
+  std::string replaced;
+  if (span.find('\xc2') != std::string_view::npos) {
+    replaced = c1_replaced(span);
+    span = replaced;
+  }
   if (span.empty()) return;
   if (!text_seen_ || hidden_.single_shift != 0) {
     if (draws_something(span)) {
@@ -230,6 +265,15 @@ void VtFilter::feed_byte(char c, VtFilterSink& sink) {
         break;
       }
       if (count_csi_separator(c, sink)) break;
+      if (c == 'b' && !repeat_allowed(sink)) {
+        // An over-long REP (or an unknown CSI ending in 'b'), started in libvterm already:
+        // cancelled there instead of ended.
+        sink.forward(std::string_view(&kCan, 1));
+        passthrough_.clear();
+        passthrough_lost_ = false;
+        state_ = State::Ground;
+        break;
+      }
       track_control(c);
       keep_passthrough(c);
       sink.forward(std::string_view(&c, 1));
@@ -251,6 +295,10 @@ void VtFilter::feed_byte(char c, VtFilterSink& sink) {
 void VtFilter::start_escape() {
   held_.assign(1, kEsc);
   state_ = State::Escape;
+}
+
+bool VtFilter::repeat_allowed(const VtFilterSink& sink) const {
+  return text_seen_ && sink.can_repeat();
 }
 
 void VtFilter::release_held(VtFilterSink& sink) {
@@ -437,12 +485,12 @@ void VtFilter::finish_csi(VtFilterSink& sink) {
   body.remove_prefix(2);  // ESC [
   const auto [leader, params, intermediates, final] = split_csi(body);
 
-  // Dropped: REP with nothing to repeat yet (libvterm would repeat garbage, see text_seen_), and
+  // Dropped: REP with nothing to repeat (libvterm would repeat garbage, or for good), and
   // kitty keyboard push/pop/set (we answered the query with "no flags"; nothing to set).
   const bool rep = leader == 0 && intermediates.empty() && final == 'b';
   const bool kitty_flags = (leader == '>' || leader == '<' || leader == '=') && intermediates.empty() &&
                            final == 'u';
-  if ((rep && !text_seen_) || kitty_flags) {
+  if ((rep && !repeat_allowed(sink)) || kitty_flags) {
     // not passed on
   } else if (csi_has_control_) {
     track_csi(leader, params, intermediates, final);  // only the first DEC mode counts then

@@ -85,6 +85,10 @@ class VtFilterSink {
   virtual void text(std::string_view bytes) { forward(bytes); }
   virtual void reply(std::string_view bytes) = 0;    // answer to the agent
   virtual void event(const VtEvent& /*event*/) {}
+  // Whether libvterm's last glyph is one REP can repeat. 0.1.4's REP repeats it until the cursor
+  // has moved, so after a glyph of width 0 (a combining mark alone) or none it never stops; only
+  // the owner of libvterm sees its glyphs. REP is dropped otherwise, as xterm ignores it.
+  virtual bool can_repeat() const { return true; }
  protected:
   ~VtFilterSink() = default;
 };
@@ -187,6 +191,7 @@ class VtFilter {
   void finish_string(std::string_view terminator, VtFilterSink& sink);
   void set_dec_mode(long mode, bool on);
   void release_held(VtFilterSink& sink);
+  bool repeat_allowed(const VtFilterSink& sink) const;
 
   std::optional<Rgb> default_fg_;
   std::optional<Rgb> default_bg_;

@@ -1,14 +1,18 @@
 // libFuzzer target for the terminal input path: the bytes are cut into reads at points taken from
 // the input itself, fed in Bytes or decode-keys mode, and the decoder's invariants are checked.
+// Pastes then go through the PasteSanitizer as the TUI sends them on: what reaches the agent
+// between the bracketed-paste markers never holds one (the paste cannot end its bracket early).
 // Build: clang++ -std=c++20 -g -fsanitize=fuzzer,address,undefined -I. \
-//          tests/fuzz/input_decoder_fuzz.cpp tui/input_decoder.cpp
+//          tests/fuzz/input_decoder_fuzz.cpp tui/input_decoder.cpp tui/paste.cpp
 
 #include "tui/input_decoder.hpp"
+#include "tui/paste.hpp"
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -50,6 +54,37 @@ void check_event(const InputEvent& event) {
   }
 }
 
+// The TUI's way with a paste: markers around the sanitized text.
+class PasteCheck {
+ public:
+  void see(const InputEvent& event) {
+    switch (event.kind) {
+      case InputEvent::Kind::PasteStart:
+        sent_.clear();
+        break;
+      case InputEvent::Kind::PasteData:
+        sent_ += sanitizer_.filter(event.bytes);
+        break;
+      case InputEvent::Kind::PasteEnd:
+        sent_ += sanitizer_.finish();
+        check_bracket("\x1b[200~" + sent_ + "\x1b[201~");
+        sent_.clear();
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  static void check_bracket(const std::string& bracketed) {
+    check(bracketed.find("\x1b[200~", 1) == std::string::npos);
+    check(bracketed.find("\x1b[201~") == bracketed.size() - 6);
+  }
+
+  sddsh::tui::PasteSanitizer sanitizer_;
+  std::string sent_;
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -90,7 +125,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   decoder.flush_pending(events);
   check(!decoder.has_pending());
   std::size_t total = 0;
-  for (const InputEvent& event : events) total += text_size(event);
+  PasteCheck paste;
+  for (const InputEvent& event : events) {
+    total += text_size(event);
+    paste.see(event);
+  }
   check(total <= input.size());
   return 0;
 }

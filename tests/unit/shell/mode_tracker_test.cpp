@@ -48,6 +48,15 @@ TEST(ModeTracker, KittyKeyboardPushesArePopped) {
   EXPECT_EQ(t.reset_sequence(), "\x1b[<2u");
 }
 
+// Found by mode_tracker_fuzz: a negative count made the depth overflow (undefined behaviour).
+TEST(ModeTracker, KittyKeyboardPopOfANegativeCountPopsOne) {
+  ModeTracker t;
+  t.observe("\x1b[>1u\x1b[>1u\x1b[<-2000000000u");
+  EXPECT_EQ(t.reset_sequence(), "\x1b[<1u");
+  t.observe("\x1b[<-2000000000u\x1b[<-2000000000u");
+  EXPECT_EQ(t.reset_sequence(), "");
+}
+
 TEST(ModeTracker, KeypadCursorKeysAndCursorShape) {
   ModeTracker t;
   t.observe("\x1b=\x1b[?1h\x1b[5 q\x1b[>4;2m");

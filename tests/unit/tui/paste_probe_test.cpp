@@ -28,6 +28,28 @@ TEST(PasteSanitizer, MarkerReassembledByRemovingAnotherIsRemovedToo) {
   EXPECT_EQ(p.filter("\x1b[2\x1b[200~01~tail") + p.finish(), "tail");
 }
 
+// Found by input_decoder_fuzz: the chunks "1\e[201", "\e[201", "~~" sent "1\e[201~".
+TEST(PasteSanitizer, SentTextMeetingTheNextChunkNeverMakesAMarker) {
+  PasteSanitizer p;
+  std::string out = p.filter("1\x1b[201");
+  out += p.filter("\x1b[201");
+  out += p.filter("~~");
+  out += p.finish();
+  EXPECT_EQ(out, "1");  // as "1\x1b[201\x1b[201~~" sent whole: both markers go
+  // Nested halves, cut anywhere into three chunks: never a marker, and as if sent whole.
+  const std::string text = "x\x1b[20\x1b[20\x1b[200~1~1~ y";
+  for (std::size_t first = 0; first <= text.size(); ++first) {
+    for (std::size_t second = first; second <= text.size(); ++second) {
+      PasteSanitizer chunked;
+      std::string sent = chunked.filter(text.substr(0, first));
+      sent += chunked.filter(text.substr(first, second - first));
+      sent += chunked.filter(text.substr(second));
+      sent += chunked.finish();
+      EXPECT_EQ(sent, "x y") << "cut at " << first << " and " << second;
+    }
+  }
+}
+
 TEST(PasteSanitizer, HeldPrefixThatIsNotAMarkerIsKept) {
   PasteSanitizer p;
   EXPECT_EQ(p.filter("abc\x1b[20"), "abc");

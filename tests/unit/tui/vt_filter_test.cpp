@@ -17,6 +17,32 @@ struct RecordingSink final : VtFilterSink {
 
 VtFilter make_filter() { return VtFilter(Rgb{240, 240, 240}, Rgb{0, 0, 0}); }
 
+// A sink whose libvterm has no glyph REP could repeat (see Screen's).
+struct NoGlyphSink final : VtFilterSink {
+  void forward(std::string_view bytes) override { forwarded += bytes; }
+  void reply(std::string_view) override {}
+  bool can_repeat() const override { return false; }
+  std::string forwarded;
+};
+
+TEST(VtFilter, RepeatOnlyWhereTheSinkCanRepeat) {
+  VtFilter filter = make_filter();
+  NoGlyphSink sink;
+  filter.feed("x\x1b[3by", sink);
+  EXPECT_EQ(sink.forwarded, "xy");
+  // Over-long, its start went to libvterm already: cancelled there (CAN) instead of ended.
+  sink.forwarded.clear();
+  filter.feed("\x1b[" + std::string(80, '0') + "3bz", sink);
+  EXPECT_EQ(sink.forwarded, "\x1b[" + std::string(80, '0') + "3\x18z");
+}
+
+TEST(VtFilter, C1ControlsInUtf8TextBecomeReplacementCharacters) {
+  VtFilter filter = make_filter();
+  RecordingSink sink;
+  filter.feed("a\xc2\x9b" "b\xc2\r\n\x85" "c\xc2\xa0", sink);
+  EXPECT_EQ(sink.forwarded, "a\xef\xbf\xbd" "b\r\n\xef\xbf\xbd" "c\xc2\xa0");
+}
+
 TEST(VtFilter, SplitsMultiParameterDecSet) {
   VtFilter filter = make_filter();
   RecordingSink sink;
