@@ -344,14 +344,6 @@ void VtFilter::on_escape(char c, VtFilterSink& sink) {
 
 void VtFilter::finish_escape(VtFilterSink& sink) {
   const char final = held_.back();
-  if (state_ == State::EscapeIntermediate && (final == '[' || final == ']' || final == 'P')) {
-    // 0.1.4 starts a CSI, OSC or DCS on these whatever intermediates came first, and forgets
-    // them: "ESC ( [ 2 C" moves the cursor. The filter took it for an escape and what followed
-    // for text (found by screen_fuzz: "ESC ( [ b" was a REP it never saw). Now it reads them
-    // as 0.1.4 does, and libvterm gets them without the intermediates, which changes nothing.
-    held_ = {kEsc, final};
-    state_ = State::Escape;
-  }
   std::string intermediates;
   for (char c : std::string_view(held_).substr(1)) {
     if (is_intermediate(c)) intermediates += c;

@@ -120,16 +120,3 @@ TEST(ScreenRegression, DoubleWidthLineOnAOneColumnScreen) {
     EXPECT_EQ(static_cast<int>(screen->text_lines().size()), screen->rows());
   }
 }
-
-TEST(ScreenRegression, CsiAfterEscapeIntermediatesIsACsi) {
-  // 0.1.4 starts a CSI on "ESC <intermediates> [", forgetting the intermediates; the filter took
-  // it for a charset designation and what followed for text, so "ESC / [ b" went by as a REP
-  // with nothing drawn, which looped for good (found by screen_fuzz as a timeout).
-  Screen tiny({.rows = 1, .cols = 1});
-  tiny.feed("\x1b/[b");
-  EXPECT_EQ(tiny.text_lines().front(), "");
-  Screen screen({.rows = 5, .cols = 20});
-  screen.feed("ab\x1b([3b\x1b)[2Cx\r\n\x1b*[" + std::string(20, ';') + "Hy");
-  EXPECT_EQ(screen.text_lines()[0], "abbbb  x");
-  EXPECT_EQ(screen.text_lines()[1], "y");  // 21 arguments: dropped, as after a plain CSI
-}
