@@ -513,7 +513,9 @@ std::optional<Line> read_history_line(Reader& in, const std::vector<Pen>& pens, 
 // ---------------------------------------------------------------------------------------------
 // Replaying libvterm's hidden state into a fresh one.
 
-int silent_glyph(VTermGlyphInfo*, VTermPos, void*) {
+// What the replay watches, when it does: the width of the last glyph libvterm drew.
+int silent_glyph(VTermGlyphInfo* info, VTermPos, void* user) {
+  if (user != nullptr) *static_cast<int*>(user) = info->width;
   return 1;
 }
 int silent_move(VTermPos, VTermPos, int, void*) {
@@ -659,7 +661,8 @@ struct Screen::Keyframe {
 
   static std::string encode(const Screen& screen, std::size_t scrollback_lines);
   static std::optional<Keyframe> decode(std::string_view bytes, std::size_t scrollback_limit);
-  // A libvterm in the state this frame describes, its callbacks still silenced.
+  // A libvterm in the state this frame describes, its callbacks still silenced; none when the
+  // frame's last glyph does not replay as one.
   std::unique_ptr<VTerm, VTermDeleter> replay(const VTermColor& fg, const VTermColor& bg) const;
 
  private:
@@ -1213,7 +1216,8 @@ std::unique_ptr<VTerm, Screen::VTermDeleter> Screen::Keyframe::replay(const VTer
   vterm_set_utf8(vt.get(), 1);
   vterm_output_set_callback(vt.get(), &discard_output, nullptr);
   VTermState* state = vterm_obtain_state(vt.get());
-  vterm_state_set_callbacks(state, &kSilent, nullptr);
+  int drawn_width = 0;
+  vterm_state_set_callbacks(state, &kSilent, &drawn_width);
   vterm_state_set_default_colors(state, &fg, &bg);
   vterm_state_reset(state, 1);
 
@@ -1222,12 +1226,18 @@ std::unique_ptr<VTerm, Screen::VTermDeleter> Screen::Keyframe::replay(const VTer
   replay_line_infos(vt.get());
   if (alt_active) feed_vterm(vt.get(), dec_mode(1047));
   replay_glyph_apart(vt.get());
+  // The last glyph, drawn again, must be one libvterm can repeat: a REP after one it did not draw
+  // as such (a combining mark said to be a cell wide) repeats nothing for good, replay_cursor's
+  // own REP included (found by screen_state_fuzz). Such a frame is no state save_state() wrote.
+  if (drawable_glyph() && !glyph_ends_at_cursor() && drawn_width < 1) return {};
   replay_regions(vt.get());
   replay_modes(vt.get());
   replay_cursor(vt.get());
   replay_charsets(vt.get());
   set_cursor_props(state, cursor.visible, cursor.blink, cursor.shape);
   if (!filter.passthrough.empty()) feed_vterm(vt.get(), filter.passthrough);
+  vterm_state_set_callbacks(state, &kSilent, nullptr);
+  if (drawable_glyph() && drawn_width < 1) return {};  // drawn by replay_cursor: the same rule
   return vt;
 }
 

@@ -24,8 +24,10 @@ constexpr std::size_t kScrollback = 200;
 // What a fresh screen takes after the restore: cursor moves, scrolling, wide and combining
 // characters, REP, a scroll region, the alternate screen and back, a saved cursor.
 constexpr std::string_view kMoreBytes =
-    "wide \xe4\xb8\xad\xe6\x96\x87 e\xcc\x81\x1b[3b\r\n\x1b[2;4r\x1b[4;1H\n\n\x1b[r\x1b" "7"
-    "\x1b[?1049h\x1b[10;10Hx\x1b[?1049l\x1b" "8\x1b[1;999H\x1b[5@\x1b[2K\x1b[S\x1b[T\tend\r\n";
+    "wide \xe4\xb8\xad\xe6\x96\x87 e\xcc\x81\x1b[3b\r\n\x1b[2;4r\x1b[4;1H\n\n\x1b[r\x1b"
+    "7"
+    "\x1b[?1049h\x1b[10;10Hx\x1b[?1049l\x1b"
+    "8\x1b[1;999H\x1b[5@\x1b[2K\x1b[S\x1b[T\tend\r\n";
 
 void check(bool holds) {
   if (!holds) std::abort();
@@ -43,7 +45,8 @@ std::uint32_t crc32(std::string_view data) {
 void put_crc(std::string& state) {
   if (state.size() < 4) return;
   const std::uint32_t crc = crc32(std::string_view(state).substr(0, state.size() - 4));
-  for (std::size_t i = 0; i < 4; ++i) state[state.size() - 4 + i] = static_cast<char>(crc >> (8 * i));
+  for (std::size_t i = 0; i < 4; ++i)
+    state[state.size() - 4 + i] = static_cast<char>(crc >> (8 * i));
 }
 
 // The size the state's header claims ("sdKF", version, varint rows, varint cols), or 0.

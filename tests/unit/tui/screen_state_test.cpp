@@ -1094,6 +1094,36 @@ TEST_F(MalformedStates, CountsThatExceedTheData) {
   expect_refused(with_title_length(0xFFFFFFFFFFFFFFFFull), "a title of 2^64 - 1 bytes");
 }
 
+// Found by screen_state_fuzz: a last glyph that libvterm does not draw as one it can repeat (here
+// a combining mark said to be a cell wide) was taken, and a REP after it repeated nothing for
+// good. The glyph's layout: count, row, col, width, then each character as a varint.
+TEST_F(MalformedStates, LastGlyphThatLibvtermDoesNotDraw) {
+  Screen source(options(5, 10));
+  source.feed("ab");
+  const std::string state = source.save_state(kAllHistory);
+  const std::string glyph = std::string("\x01\x00\x01\x01") + "b";
+  ASSERT_EQ(state.find(glyph), state.rfind(glyph));
+  const std::size_t at = state.find(glyph);
+  ASSERT_NE(at, std::string::npos);
+  std::string forged = state;
+  forged.replace(at + 4, 1, varint(0x301));  // U+0301 COMBINING ACUTE ACCENT
+  expect_refused(with_checksum(forged), "a combining mark as the last glyph");
+  Screen taken(options(5, 10));
+  ASSERT_TRUE(taken.restore_state(state));
+  taken.feed("\x1b[3b");
+  EXPECT_EQ(taken.text_lines().front(), "abbbb");
+  // Where a REP left the cursor at the edge, the replay repeats the glyph itself.
+  Screen repeated(options(5, 10));
+  repeated.feed("\x1b[?7lab\x1b[20b");
+  const std::string edge = repeated.save_state(kAllHistory);
+  const std::size_t edge_at = edge.find(glyph);  // REP leaves the last glyph where it was
+  ASSERT_NE(edge_at, std::string::npos);
+  ASSERT_EQ(edge_at, edge.rfind(glyph));
+  forged = edge;
+  forged.replace(edge_at + 4, 1, varint(0x301));
+  expect_refused(with_checksum(forged), "a combining mark as the glyph a REP left at the edge");
+}
+
 // Random edits behind a right checksum: refused or taken, never a crash (ASan watches), and a
 // taken one saves and restores again.
 TEST_F(MalformedStates, RandomEditsBehindARightChecksum) {
