@@ -260,6 +260,9 @@ void VtFilter::feed_byte(char c, VtFilterSink& sink) {
     case State::Csi: on_csi(c, sink); break;
     case State::CsiPassthrough:
       if (c == kEsc) {
+        // libvterm drops the CSI it is in on an ESC too; a CAN makes sure it has, even if the
+        // filter drops the sequence this ESC starts (see abandon_held).
+        sink.forward(std::string_view(&kCan, 1));
         passthrough_.clear();
         start_escape();
         break;
@@ -306,11 +309,25 @@ void VtFilter::release_held(VtFilterSink& sink) {
   held_.clear();
 }
 
+// An ESC cut the held sequence short: libvterm forgets such a sequence too, so only the controls
+// in it reach libvterm (it obeys those as they come). Never the sequence's start: were the one
+// this ESC begins dropped (a REP with nothing to repeat), libvterm would be left mid-sequence,
+// reading the text after it as the rest, where a 'b' is a REP the filter never saw (found by
+// screen_fuzz: "ESC NUL DLE ESC / [ b" hung libvterm in a REP of a glyph of width zero).
+void VtFilter::abandon_held(VtFilterSink& sink) {
+  std::string controls;
+  for (char c : std::string_view(held_).substr(held_.empty() ? 0 : 1)) {
+    if (is_c0(c)) controls += c;
+  }
+  if (!controls.empty()) sink.forward(controls);
+  held_.clear();
+}
+
 // An escape sequence is held whole up to its final byte, so that the filter is back in its
 // ground state exactly when libvterm is.
 void VtFilter::on_escape(char c, VtFilterSink& sink) {
   if (c == kEsc) {
-    release_held(sink);  // libvterm restarts the escape too
+    abandon_held(sink);  // libvterm restarts the escape too
     start_escape();
     return;
   }
@@ -344,6 +361,13 @@ void VtFilter::on_escape(char c, VtFilterSink& sink) {
 
 void VtFilter::finish_escape(VtFilterSink& sink) {
   const char final = held_.back();
+  if (state_ == State::EscapeIntermediate && (final == '[' || final == ']' || final == 'P')) {
+    // 0.1.4 starts a CSI, OSC or DCS on these whatever intermediates came before, and forgets
+    // them: "ESC ( [ 2 C" moves the cursor (probed). Read as an escape, "ESC ( [ b" was a REP
+    // the filter never saw (screen_fuzz); now the filter reads it as libvterm does.
+    held_ = {kEsc, final};
+    state_ = State::Escape;
+  }
   std::string intermediates;
   for (char c : std::string_view(held_).substr(1)) {
     if (is_intermediate(c)) intermediates += c;
@@ -445,7 +469,7 @@ void VtFilter::on_csi_discard(char c) {
 
 void VtFilter::on_csi(char c, VtFilterSink& sink) {
   if (c == kEsc) {
-    release_held(sink);
+    abandon_held(sink);
     start_escape();
     return;
   }

@@ -191,6 +191,7 @@ class VtFilter {
   void finish_string(std::string_view terminator, VtFilterSink& sink);
   void set_dec_mode(long mode, bool on);
   void release_held(VtFilterSink& sink);
+  void abandon_held(VtFilterSink& sink);
   bool repeat_allowed(const VtFilterSink& sink) const;
 
   std::optional<Rgb> default_fg_;

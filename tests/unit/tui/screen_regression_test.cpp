@@ -120,3 +120,39 @@ TEST(ScreenRegression, DoubleWidthLineOnAOneColumnScreen) {
     EXPECT_EQ(static_cast<int>(screen->text_lines().size()), screen->rows());
   }
 }
+
+TEST(ScreenRegression, CsiAfterEscapeIntermediatesIsACsi) {
+  // 0.1.4 starts a CSI on "ESC <intermediates> [", forgetting the intermediates; the filter took
+  // it for a charset designation and what followed for text, so "ESC / [ b" went by as a REP
+  // with nothing drawn, which looped for good (found by screen_fuzz as a timeout).
+  Screen tiny({.rows = 1, .cols = 1});
+  tiny.feed("\x1b/[b");
+  EXPECT_EQ(tiny.text_lines().front(), "");
+  Screen screen({.rows = 5, .cols = 20});
+  screen.feed("ab\x1b([3b\x1b)[2Cx\r\n\x1b*[" + std::string(20, ';') + "Hy");
+  EXPECT_EQ(screen.text_lines()[0], "abbbb  x");
+  EXPECT_EQ(screen.text_lines()[1], "y");  // 21 arguments: dropped, as after a plain CSI
+}
+
+TEST(ScreenRegression, SequenceCutByAnEscapeLeavesLibvtermInItsGroundState) {
+  // An ESC cut a sequence short, and the one it began was a REP the filter drops; libvterm had
+  // been given the unfinished start and read the text after it as its end, "[b" as a REP of a
+  // glyph of width zero, which never ended (found by screen_fuzz as a timeout).
+  Screen escape({.rows = 2, .cols = 10});
+  escape.feed(std::string("\x1b\0\0\x10\x1b/[b[bok", 13));
+  EXPECT_EQ(escape.text_lines().front(), "[bok");
+  Screen csi({.rows = 2, .cols = 10});
+  csi.feed("\x1b[12\r\x1b[b[bok");  // the CR inside the cut CSI is still obeyed
+  EXPECT_EQ(csi.text_lines().front(), "[bok");
+  Screen streaming({.rows = 2, .cols = 10});
+  streaming.feed("\x1b[" + std::string(200, '1') + "\x1b[b[bok");  // a CSI too long to hold
+  EXPECT_EQ(streaming.text_lines().front(), "[bok");
+}
+
+TEST(ScreenRegression, RepOfACombiningMarkAfterEscapeIntermediates) {
+  // screen_fuzz's timeout, in short: "ESC - [ 2 b" after a combining mark was a REP of width
+  // zero that the filter never saw.
+  Screen screen({.rows = 2, .cols = 10});
+  screen.feed("\xcc\x81\x1b-[2bx");
+  EXPECT_EQ(screen.text_lines().front(), "x");  // the mark has no base; the REP is dropped
+}

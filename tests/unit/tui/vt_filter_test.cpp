@@ -43,6 +43,21 @@ TEST(VtFilter, C1ControlsInUtf8TextBecomeReplacementCharacters) {
   EXPECT_EQ(sink.forwarded, "a\xef\xbf\xbd" "b\r\n\xef\xbf\xbd" "c\xc2\xa0");
 }
 
+TEST(VtFilter, CsiOscAndDcsAfterEscapeIntermediatesLoseTheIntermediates) {
+  // As 0.1.4 reads them: "ESC ( [" starts a CSI, "ESC ( ]" an OSC, "ESC # P" a DCS.
+  VtFilter filter = make_filter();
+  RecordingSink sink;
+  filter.feed("\x1b([2Cx\x1b(]0;t\x07y\x1b#Pq\x1b\\z", sink);
+  EXPECT_EQ(sink.forwarded, "\x1b[2Cx\x1b]0;t\x07y\x1bPq\x1b\\z");
+}
+
+TEST(VtFilter, AnEscapeDropsTheUnfinishedSequenceButNotItsControls) {
+  VtFilter filter = make_filter();
+  RecordingSink sink;
+  filter.feed("\x1b(\x1b[1;2\r\x1b[Ax", sink);
+  EXPECT_EQ(sink.forwarded, "\r\x1b[Ax");
+}
+
 TEST(VtFilter, SplitsMultiParameterDecSet) {
   VtFilter filter = make_filter();
   RecordingSink sink;
