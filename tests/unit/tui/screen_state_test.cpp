@@ -811,6 +811,23 @@ TEST(KeyframeHistory, KeptHistoryStartsWhereItsLogicalLineStarts) {
   EXPECT_EQ(without_history.scrollback_size(), 0u);
 }
 
+// History is not erasable: a protected line that scrolls there sheds its protection, on a screen
+// that drew it and on one restored from a frame holding it (a frame with protected history is
+// refused, so both must save and restore).
+TEST(KeyframeHistory, ProtectedLinesLoseTheirProtectionInHistory) {
+  Screen drawn(options(3, 10));
+  drawn.feed("\x1b[1\"qkeep\x1b[0\"q\r\n");
+  Screen restored(options(3, 10));
+  ASSERT_TRUE(restored.restore_state(drawn.save_state(kAllHistory)));
+  for (Screen* screen : {&drawn, &restored}) {
+    screen->feed("a\r\nb\r\nc\r\n");
+    ASSERT_EQ(screen->scrollback_text_lines().front(), "keep");
+    Screen again(options(3, 10));
+    EXPECT_TRUE(again.restore_state(screen->save_state(kAllHistory)));
+    EXPECT_EQ(again.scrollback_text_lines().front(), "keep");
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // What each carried item does after a restore, spelled out.
 
