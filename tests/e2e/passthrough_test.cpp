@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tui/utf8.hpp"
 
 using sddsh::tui::append_utf8;
@@ -18,12 +19,10 @@ using namespace sddsh::e2e;
 
 namespace {
 
+// The test's inputs and outputs (100 MB and more), removed when its process ends.
 std::string temp_dir() {
-  static std::string dir = [] {
-    char tmpl[] = "/tmp/sddsh-e2e-XXXXXX";
-    return std::string(mkdtemp(tmpl));
-  }();
-  return dir;
+  static const sddsh::test_support::TempDir dir("sddsh-e2e");
+  return dir.path();
 }
 
 std::string read_file(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace sddsh::e2e;
 using nlohmann::json;
@@ -25,9 +27,10 @@ std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// Removed when the test's process ends (each test is a process of its own).
 std::string make_temp_dir(const std::string& tag) {
-  std::string tmpl = "/tmp/sddsh-rec-" + tag + "-XXXXXX";
-  return mkdtemp(tmpl.data());
+  static std::deque<sddsh::test_support::TempDir> dirs;
+  return dirs.emplace_back("sddsh-rec-" + tag).path();
 }
 
 // Runs a shell command line in `dir`; the output, or a failed expectation.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 
@@ -13,15 +14,17 @@
 #include "recorder/session_catalog.hpp"
 #include "recorder/session_record.hpp"
 #include "recorder/store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace sddsh::recorder;
 namespace fs = std::filesystem;
 
 namespace {
 
+// Removed when the test's process ends (each test is a process of its own).
 std::string temp_dir() {
-  std::string tmpl = testing::TempDir() + "sddsh-store-XXXXXX";
-  return mkdtemp(tmpl.data());
+  static std::deque<sddsh::test_support::TempDir> dirs;
+  return dirs.emplace_back("sddsh-store").path();
 }
 
 SessionRecord sample_record(const std::string& id, std::int64_t started_ms) {
