@@ -295,13 +295,29 @@ std::string run_command(const std::vector<std::string>& argv) {
 
 std::atomic<int> g_tmux_count{0};
 
+// Running, not a zombie: an orphan's zombie waits for whoever PID 1 is, which may never reap.
+bool still_running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const std::size_t name_end = text.rfind(')');
+  return name_end != std::string::npos && name_end + 2 < text.size() && text[name_end + 2] != 'Z';
+}
+
 }  // namespace
 
 bool Tmux::available() { return ::access("/usr/bin/tmux", X_OK) == 0; }
 
 Tmux::Tmux() : socket_("sddsh-test-" + std::to_string(getpid()) + "-" + std::to_string(g_tmux_count++)) {}
 
-Tmux::~Tmux() { run_piped({"tmux", "-L", socket_, "kill-server"}, "", 10s); }
+// The panes' processes (sddsh, mostly) finish their sessions after the hang-up: wait for them,
+// so that none writes into the test's scratch place after the test removed it.
+Tmux::~Tmux() {
+  run_piped({"tmux", "-L", socket_, "kill-server"}, "", 10s);
+  const auto deadline = Clock::now() + 15s;
+  for (pid_t pid : pane_pids_) {
+    while (still_running(pid) && Clock::now() < deadline) ::usleep(10'000);
+  }
+}
 
 std::string Tmux::run(const std::vector<std::string>& args) {
   std::vector<std::string> argv{"tmux", "-L", socket_, "-f", "/dev/null"};
@@ -317,8 +333,9 @@ void Tmux::new_session(const std::string& name, const std::string& shell_command
     args.push_back("-e");
     args.push_back(e);
   }
-  args.push_back(shell_command);
-  run(args);
+  args.insert(args.end(), {"-P", "-F", "#{pane_pid}", shell_command});
+  const std::string pid = run(args);
+  pane_pids_.push_back(static_cast<pid_t>(std::atol(pid.c_str())));
   // Keep the pane after its command exits, so that its last screen can still be read.
   run({"set-option", "-t", name, "remain-on-exit", "on"});
 }

@@ -86,6 +86,7 @@ class Tmux {
 
  private:
   std::string socket_;
+  std::vector<pid_t> pane_pids_;  // waited for when the server is killed
 };
 
 std::string shell_quote(const std::string& s);
