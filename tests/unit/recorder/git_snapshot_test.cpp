@@ -461,7 +461,7 @@ TEST(GitSnapshot, CatchesFilesRewrittenRightAfterASnapshot) {
   ASSERT_OK(snapshotter);
   std::vector<std::pair<std::string, std::string>> taken;
   for (int i = 1; i <= 60; ++i) {
-    char content[8];
+    char content[16];
     std::snprintf(content, sizeof content, "v%03d\n", i);
     repo.write("a.txt", content);
     auto snapshot = snapshotter->take("turn");
