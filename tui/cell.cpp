@@ -134,15 +134,13 @@ void Line::resize(int cols, const Pen& erase_pen) {
   if (cols > 0 && cells_.back().width == 2) blank_cell(cols - 1, cells_.back().pen);
 }
 
-void Line::assign_trimmed(const Line& other, bool may_be_protected) {
+void Line::assign_trimmed(const Line& other) {
   auto shows_nothing = [](const Cell& c) {
     return c.ch == 0 && c.pen.bg.is_default() && !c.pen.attrs.reverse;
   };
   auto last = std::find_if_not(other.cells_.rbegin(), other.cells_.rend(), shows_nothing);
   cells_.assign(other.cells_.begin(), last.base());
-  if (may_be_protected) {
-    for (Cell& cell : cells_) cell.pen.attrs.protect = false;
-  }
+  for (Cell& cell : cells_) cell.pen.attrs.protect = false;  // history is not erasable
   const int kept = size();
   used_ = other.used_;  // may pass size(): the trimmed cells were written blanks
   wrapped_ = other.wrapped_;

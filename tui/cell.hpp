@@ -107,9 +107,8 @@ class Line {
   // New cells take the erase pen's colours, as in VTermScreen.
   void resize(int cols, const Pen& erase_pen);
   // Becomes a copy of `other` without the trailing cells that show nothing, so scrollback stays
-  // small; reuses this line's storage. History is not erasable: with `may_be_protected`, the
-  // cells shed their DECSCA mark (a pass over them that a screen with no protected glyph skips).
-  void assign_trimmed(const Line& other, bool may_be_protected = true);
+  // small; reuses this line's storage.
+  void assign_trimmed(const Line& other);
   // True when no cell was written since the last erase (spaces count as written).
   bool is_erased() const;
 

@@ -246,10 +246,6 @@ class Screen {
   std::size_t primary_top_ = 0;
   std::size_t alt_top_ = 0;
   bool alt_active_ = false;
-  // A DECSCA-protected glyph may be on the grids (drawn, or restored from a keyframe): only then
-  // do lines going to history need their protection taken off (profiled: that pass was half of
-  // pushing a line to history in a replay's first open).
-  bool protected_drawn_ = false;
   std::deque<Line> scrollback_;
 
   Pen pen_;

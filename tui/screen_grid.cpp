@@ -9,7 +9,6 @@ namespace sddsh::tui {
 
 void Screen::put_glyph(int row, int col, std::u32string_view chars, int width, bool protect) {
   if (protect) {
-    protected_drawn_ = true;
     Pen protected_pen = pen_;
     protected_pen.attrs.protect = true;
     row_line(row).set(col, chars.front(), chars.substr(1), width, protected_pen);
@@ -96,13 +95,13 @@ void Screen::erase_rows(int start_row, int end_row, int start_col, int end_col,
 void Screen::push_scrollback(const Line& line) {
   if (scrollback_limit_ == 0) return;
   if (scrollback_.size() < scrollback_limit_) {
-    scrollback_.emplace_back().assign_trimmed(line, protected_drawn_);
+    scrollback_.emplace_back().assign_trimmed(line);
     return;
   }
   // Full: the oldest line's storage is recycled, so a long `cat` does not churn the allocator.
   Line recycled = std::move(scrollback_.front());
   scrollback_.pop_front();
-  recycled.assign_trimmed(line, protected_drawn_);
+  recycled.assign_trimmed(line);
   scrollback_.push_back(std::move(recycled));
 }
 

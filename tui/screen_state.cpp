@@ -1268,7 +1268,6 @@ void Screen::apply_keyframe(Keyframe&& frame, std::unique_ptr<VTerm, VTermDelete
   primary_grid_ = std::move(frame.primary);
   primary_top_ = 0;
   alt_active_ = frame.alt_active;
-  protected_drawn_ = true;  // the frame's grids may hold protected cells; not worth a look
   alt_grid_ = alt_active_ ? std::move(frame.alt)
                           : std::vector<Line>(static_cast<std::size_t>(rows_), Line(cols_));
   alt_top_ = 0;
