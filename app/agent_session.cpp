@@ -94,9 +94,12 @@ std::vector<std::string> environment_for(const shell::AgentEnvironmentOptions& o
 constexpr std::chrono::seconds kUploadGrace{20};
 
 // The panel's line about uploads.
-void describe_uploads(const UploadStatus& status, tui::DeskStatus& desk) {
-  const std::string queued = std::to_string(status.queued) + " queued";
-  desk.busy = desk.busy || !status.current.empty() || status.queued > 0;
+// `ended` counts the task segments the recorder has not handed over yet: to the user they are
+// queued like those in the outbox, and the panel keeps watching until they have gone.
+void describe_uploads(const UploadStatus& status, std::size_t ended, tui::DeskStatus& desk) {
+  const std::size_t waiting = ended + status.packing + status.queued;
+  const std::string queued = std::to_string(waiting) + " queued";
+  desk.busy = desk.busy || !status.current.empty() || waiting > 0;
   if (!status.current.empty()) {
     desk.uploads = "uploading " + std::to_string(static_cast<int>(status.fraction * 100)) + "% · " + queued;
   } else if (status.server_down) {
@@ -105,7 +108,7 @@ void describe_uploads(const UploadStatus& status, tui::DeskStatus& desk) {
   } else if (status.failed) {
     desk.uploads = "uploads: " + std::to_string(status.failed) + " failed: " + status.last_error;
     desk.uploads_alert = true;
-  } else if (status.queued) {
+  } else if (waiting) {
     desk.uploads = "uploads: " + queued;
   } else if (status.uploaded) {
     desk.uploads = "uploads: " + std::to_string(status.uploaded) + " sent";
@@ -283,7 +286,10 @@ void AgentSession::start_uploads() {
   Uploader* raw = uploader_.get();
   const std::string bundle = recorder_->bundle_dir();
   recorder_->set_segment_listener([raw, bundle](std::size_t index) { raw->segment_closed(bundle, index); });
-  desk_->show_uploads([raw](tui::DeskStatus& status) { describe_uploads(raw->status(), status); });
+  const recorder::SessionRecorder* recording = recorder_.get();
+  desk_->show_uploads([raw, recording](tui::DeskStatus& status) {
+    describe_uploads(raw->status(), recording->segments_in_flight(), status);
+  });
 }
 
 std::string AgentSession::agent_name() const {

@@ -232,7 +232,9 @@ void Uploader::segment_closed(const std::string& bundle_dir, std::size_t segment
 
 UploadStatus Uploader::status() const {
   std::lock_guard lock(mutex_);
-  return status_;
+  UploadStatus status = status_;
+  status.packing = packs_.size() + (packing_ ? 1 : 0);
+  return status;
 }
 
 void Uploader::finish(std::chrono::milliseconds drain_for) {

@@ -68,6 +68,7 @@ PackMissingReport pack_missing(const recorder::Store& store, const tracker::Remo
 // ---- the uploader ----
 
 struct UploadStatus {
+  std::size_t packing = 0;  // handed over by segment_closed(), not in the outbox yet
   std::size_t queued = 0, uploaded = 0, failed = 0;
   std::string current;  // "<upload id> <file>" while sending
   double fraction = 0;  // of the current drain's bytes

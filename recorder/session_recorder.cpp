@@ -452,7 +452,10 @@ void SessionRecorder::switch_task(const std::optional<std::string>& task_id) {
   if (unsettled_ && !record_.turns.empty()) settle_turn(at);
   turns_.end_burst();
   const int ending = open_segment();
-  if (ending >= 0) record_.task_segments[static_cast<std::size_t>(ending)].end = at;
+  if (ending >= 0) {
+    record_.task_segments[static_cast<std::size_t>(ending)].end = at;
+    if (segment_listener_) ++segments_in_flight_;
+  }
   int starting = -1;
   if (task_id) {
     TaskSegment segment;
@@ -518,8 +521,14 @@ void SessionRecorder::announce_segment(int ending) {
     unannounced_segments_.push_back(index);
     return;
   }
-  background_.post([listener = segment_listener_, index]() -> BackgroundQueue::Completion {
-    listener(index);
+  tell_segment_listener(index);
+}
+
+// On the worker, in order after what is already queued.
+void SessionRecorder::tell_segment_listener(std::size_t index) {
+  background_.post([this, index]() -> BackgroundQueue::Completion {
+    segment_listener_(index);
+    --segments_in_flight_;
     return {};
   });
 }
@@ -556,6 +565,7 @@ void SessionRecorder::finish(std::optional<int> exit_code) {
   // The task the session ended on: its segment ends with the end snapshot.
   if (const int segment = open_segment(); segment >= 0) {
     record_.task_segments[static_cast<std::size_t>(segment)].end = at;
+    if (segment_listener_) ++segments_in_flight_;
     post_task_boundary(segment, -1);
   }
   if (cast_) {
@@ -571,11 +581,7 @@ void SessionRecorder::finish(std::optional<int> exit_code) {
   if (auto written = write_file_atomically(bundle_dir_ + "/session.json", to_json_text(record_));
       !written)
     warn("session.json: " + written.error().message);
-  for (const std::size_t index : std::exchange(unannounced_segments_, {}))
-    background_.post([listener = segment_listener_, index]() -> BackgroundQueue::Completion {
-      listener(index);
-      return {};
-    });
+  for (const std::size_t index : std::exchange(unannounced_segments_, {})) tell_segment_listener(index);
   background_.drain();
 }
 

@@ -5,6 +5,7 @@
 // the cast has its writer thread, snapshots and diffs run on a background queue.
 #include <sys/ioctl.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -94,6 +95,9 @@ class SessionRecorder final : public shell::SessionTap {
   // packed for upload. The index is into task_segments. Set it before the session starts.
   using SegmentListener = std::function<void(std::size_t segment_index)>;
   void set_segment_listener(SegmentListener listener) { segment_listener_ = std::move(listener); }
+  // Segments that have ended and that the listener has not been told of yet (any thread): their
+  // snapshot and diff are still being made. The panel counts them as uploads on their way.
+  std::size_t segments_in_flight() const { return segments_in_flight_.load(); }
 
   // The agent never started: no bundle, no snapshot chain is left behind.
   void discard();
@@ -116,6 +120,7 @@ class SessionRecorder final : public shell::SessionTap {
   void post_session_diff();
   void post_task_boundary(int ending, int starting);
   void announce_segment(int ending);
+  void tell_segment_listener(std::size_t index);
   int open_segment() const;
   void on_hook(HookEvent event);
   void begin_hook_turn(const std::string& prompt, double at);
@@ -160,6 +165,7 @@ class SessionRecorder final : public shell::SessionTap {
   bool finished_ = false;
   SegmentListener segment_listener_;
   std::vector<std::size_t> unannounced_segments_;  // ended during finish(): told after its write
+  std::atomic<std::size_t> segments_in_flight_{0};
 
   // Touched only by jobs on the background queue.
   std::optional<Snapshotter> snapshotter_;

@@ -802,5 +802,35 @@ TEST_F(OutboxTest, TheRecorderTellsEachEndedSegmentOnItsWorkerAfterSessionJsonHa
   EXPECT_TRUE(on_worker);
 }
 
+// The panel counts a segment as on its way from the moment it ends (its snapshot and diff are
+// still to come) until the listener has it: no gap in which it could stop watching uploads.
+TEST_F(OutboxTest, AnEndedSegmentIsInFlightUntilTheListenerHasIt) {
+  const std::string work = dir / "work";
+  std::filesystem::create_directories(work);
+  recorder::RecorderOptions options;
+  options.session_id = uuid(6);
+  options.argv = {"sh"};
+  options.cwd = work;
+  options.task_id = first_task;
+  auto made = recorder::SessionRecorder::create(store, options);
+  ASSERT_TRUE(made) << made.error().message;
+  recorder::SessionRecorder& recording = **made;
+  std::mutex mutex;
+  std::vector<std::size_t> in_flight_when_told;
+  recording.set_segment_listener([&](std::size_t) {
+    std::lock_guard lock(mutex);
+    in_flight_when_told.push_back(recording.segments_in_flight());
+  });
+  EXPECT_EQ(recording.segments_in_flight(), 0u);
+  recording.switch_task(second_task);
+  EXPECT_EQ(recording.segments_in_flight(), 1u);
+  recording.switch_task(std::nullopt);
+  EXPECT_EQ(recording.segments_in_flight(), 2u);
+  recording.finish(0);
+  EXPECT_EQ(recording.segments_in_flight(), 0u);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(in_flight_when_told, (std::vector<std::size_t>{2, 1}));
+}
+
 }  // namespace
 }  // namespace sddsh::app
