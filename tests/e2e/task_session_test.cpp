@@ -20,6 +20,28 @@ namespace fs = std::filesystem;
 namespace {
 // Cleanup races with sddsh processes still closing their files: never a test failure.
 std::error_code ignored;
+
+// The session.json of the one session recording in `repo` (null until there is one).
+json live_session(const std::string& repo) {
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(repo + "/.git/sddsh/sessions", error))
+    return json::parse(read_file(entry.path().string() + "/session.json"), nullptr, false);
+  return nullptr;
+}
+
+// Waits until the snapshot at the start of task segment `index` is in session.json. The
+// recorder takes a task boundary's snapshot on its worker, after the key that made it: work
+// the agent does before then would count for the segment before.
+bool wait_for_segment_start(const std::string& repo, std::size_t index) {
+  return wait_until([&] {
+    const json session = live_session(repo);
+    if (!session.is_object()) return false;
+    const json segments = session.value("task_segments", json::array());
+    if (!segments.is_array() || segments.size() <= index || !segments[index].is_object()) return false;
+    const json snapshot = segments[index].value("start_snapshot", json());
+    return snapshot.is_string() && !snapshot.get<std::string>().empty();
+  }, 20s);
+}
 }  // namespace
 
 TEST(TaskSession, StartingAndFinishingTasksSplitsTheSessionIntoSegments) {
@@ -47,6 +69,7 @@ TEST(TaskSession, StartingAndFinishingTasksSplitsTheSessionIntoSegments) {
       << tmux.capture("s");
   EXPECT_FALSE(fs::exists(repo + "/file1.txt"));
   EXPECT_EQ(run_json(repo, "task show " + first + " --json").value("status", ""), "in_progress");
+  ASSERT_TRUE(wait_for_segment_start(repo, 0)) << live_session(repo).dump(2);
   tmux.send_keys("s", {"Enter"});
   ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("made-1") != std::string::npos; }, 10s));
   EXPECT_NE(read_file(repo + "/file1.txt").find("Write the first file"), std::string::npos)
@@ -60,6 +83,8 @@ TEST(TaskSession, StartingAndFinishingTasksSplitsTheSessionIntoSegments) {
   tmux.send_keys("s", {"Enter"});  // the queue is still open: its first task is the second one now
   ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("▶ Write the second file") != std::string::npos; }, 10s))
       << tmux.capture("s");
+  // The first segment's end and the second's start are snapshotted before the agent writes.
+  ASSERT_TRUE(wait_for_segment_start(repo, 1)) << live_session(repo).dump(2);
   tmux.send_keys("s", {"Enter"});
   ASSERT_TRUE(tmux.wait_for_screen("s", [](auto& s) { return s.find("made-2") != std::string::npos; }, 10s));
   tmux.send_keys("s", {"C-]", "t"});
