@@ -102,8 +102,9 @@ TEST_F(KeysThroughTmux, HundredKilobytePasteBracketed) {
 // agent asked for them. The test plays the user's terminal itself.
 TEST(TuiMouse, ForwardedOnlyWhenTheAgentEnabledIt) {
   const std::string with = temp_path("mouse-on"), without = temp_path("mouse-off");
-  for (const auto& [file, setup] : {std::pair{with, std::string("\\033[?1000h\\033[?1006h\\033[?1004h")},
-                                    std::pair{without, std::string("")}}) {
+  for (const auto& [logged, setup] : {std::pair{with, std::string("\\033[?1000h\\033[?1006h\\033[?1004h")},
+                                      std::pair{without, std::string("")}}) {
+    const std::string& file = logged;  // lambdas cannot capture a structured binding before clang 16
     PtyProcess term({"sh", "-c", "exec " + shell_quote(sddsh_binary()) + " --no-panel -- " + logger(file, setup + "READY")},
                     {24, 80, 0, 0}, {"TERM=xterm-256color"});
     // Shown means sddsh has read the agent's modes: the user can only click on what is drawn.
