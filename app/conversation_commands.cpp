@@ -315,7 +315,9 @@ int run_export(const ExportCommand& command) {
   switch (command.format) {
     case ExportCommand::Format::Cast: {
       const std::string cast = entry->dir + "/terminal.cast";
-      if (::access(cast.c_str(), R_OK) != 0)
+      // An empty cast is a session killed between making the file and writing its header.
+      std::error_code unreadable;
+      if (::access(cast.c_str(), R_OK) != 0 || std::filesystem::file_size(cast, unreadable) == 0)
         return fail("session " + entry->record.id.substr(0, 8) + " has no terminal recording");
       if (redactor) {
         if (auto written = export_redacted_cast(cast, command.output, *redactor); !written)

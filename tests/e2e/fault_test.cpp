@@ -804,6 +804,11 @@ TEST_P(DamagedBundle, ReadersFailClearlyOrShowWhatIsGood) {
   // The cast as asciicast: what is readable of it, or an error; never garbage that asciinema
   // would choke on.
   auto cast = expect_clean_outcome({"export", "--format", "cast", bundle_});
+  // An empty cast is what a kill between making the file and writing its header leaves.
+  if (GetParam().name == std::string_view("CastEmpty") || GetParam().name == std::string_view("CastMissing")) {
+    EXPECT_EQ(exit_code(cast.status), 1);
+    EXPECT_NE(cast.err.find("has no terminal recording"), std::string::npos) << cast.err;
+  }
   if (exit_code(cast.status) == 0) {
     write_file(place_ / "exported.cast", cast.out);
     const CastText text = read_cast_text(place_ / "exported.cast");
