@@ -452,10 +452,7 @@ void SessionRecorder::switch_task(const std::optional<std::string>& task_id) {
   if (unsettled_ && !record_.turns.empty()) settle_turn(at);
   turns_.end_burst();
   const int ending = open_segment();
-  if (ending >= 0) {
-    record_.task_segments[static_cast<std::size_t>(ending)].end = at;
-    if (segment_listener_) ++segments_in_flight_;
-  }
+  if (ending >= 0) record_.task_segments[static_cast<std::size_t>(ending)].end = at;
   int starting = -1;
   if (task_id) {
     TaskSegment segment;
@@ -474,6 +471,8 @@ void SessionRecorder::switch_task(const std::optional<std::string>& task_id) {
 void SessionRecorder::post_task_boundary(int ending, int starting) {
   std::string ending_task;
   if (ending >= 0) ending_task = record_.task_segments[static_cast<std::size_t>(ending)].task_id;
+  // In flight from here until announce_segment's listener has it.
+  if (ending >= 0 && segment_listener_) ++segments_in_flight_;
   background_.post([this, ending, starting, ending_task]() -> BackgroundQueue::Completion {
     if (!snapshotter_ || last_commit_.empty()) return [this, ending] { announce_segment(ending); };
     const std::string boundary = last_commit_;
@@ -565,7 +564,6 @@ void SessionRecorder::finish(std::optional<int> exit_code) {
   // The task the session ended on: its segment ends with the end snapshot.
   if (const int segment = open_segment(); segment >= 0) {
     record_.task_segments[static_cast<std::size_t>(segment)].end = at;
-    if (segment_listener_) ++segments_in_flight_;
     post_task_boundary(segment, -1);
   }
   if (cast_) {

@@ -255,6 +255,17 @@ class OutboxTest : public ::testing::Test {
   }
 
   std::string bundle(const std::string& id = kSessionId) const { return store.bundle_dir(id); }
+  // A recorder on the first task, outside any repository: no snapshots, still segments.
+  auto recorder_outside_a_repository(const std::string& session_id) {
+    const std::string work = dir / "work";
+    std::filesystem::create_directories(work);
+    recorder::RecorderOptions options;
+    options.session_id = session_id;
+    options.argv = {"sh"};
+    options.cwd = work;
+    options.task_id = first_task;
+    return recorder::SessionRecorder::create(store, options);
+  }
   recorder::Redactor redactor() const {
     auto made = recorder::Redactor::create(secrets.environment());
     if (!made) throw std::runtime_error(made.error().message);
@@ -774,14 +785,7 @@ TEST_F(OutboxTest, RedactLocalRewritesTheBundleAndNotesWhatItReplaced) {
 // ---- the recorder's segment listener ----
 
 TEST_F(OutboxTest, TheRecorderTellsEachEndedSegmentOnItsWorkerAfterSessionJsonHasIt) {
-  const std::string work = dir / "work";  // outside any repository: no snapshots, still segments
-  std::filesystem::create_directories(work);
-  recorder::RecorderOptions options;
-  options.session_id = uuid(5);
-  options.argv = {"sh"};
-  options.cwd = work;
-  options.task_id = first_task;
-  auto made = recorder::SessionRecorder::create(store, options);
+  auto made = recorder_outside_a_repository(uuid(5));
   ASSERT_TRUE(made) << made.error().message;
   std::mutex mutex;
   std::vector<std::pair<std::size_t, bool>> told;  // index, its end was in session.json
@@ -805,14 +809,7 @@ TEST_F(OutboxTest, TheRecorderTellsEachEndedSegmentOnItsWorkerAfterSessionJsonHa
 // The panel counts a segment as on its way from the moment it ends (its snapshot and diff are
 // still to come) until the listener has it: no gap in which it could stop watching uploads.
 TEST_F(OutboxTest, AnEndedSegmentIsInFlightUntilTheListenerHasIt) {
-  const std::string work = dir / "work";
-  std::filesystem::create_directories(work);
-  recorder::RecorderOptions options;
-  options.session_id = uuid(6);
-  options.argv = {"sh"};
-  options.cwd = work;
-  options.task_id = first_task;
-  auto made = recorder::SessionRecorder::create(store, options);
+  auto made = recorder_outside_a_repository(uuid(6));
   ASSERT_TRUE(made) << made.error().message;
   recorder::SessionRecorder& recording = **made;
   std::mutex mutex;
